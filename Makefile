@@ -1,0 +1,50 @@
+# textrec — run `make help` for the targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch is installed first, on its own line, so that a CPU wheel is chosen on CPU-only machines:
+# the cap keeps pip off the multi-GB CUDA build where a local CPU wheel exists. Override freely,
+# e.g. `make install TORCH_SPEC='torch>=2.4'` on a GPU machine.
+TORCH_SPEC ?= torch>=2.4,<2.14
+
+SYNTH ?= out/synth
+IMAGES ?= $(SYNTH)/images
+GT ?= $(SYNTH)/gt
+OUT ?= out
+MANIFEST ?= $(OUT)/manifest/manifest.parquet
+ARGS ?=
+
+.PHONY: help install manifest train test test-slow bench lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install:  ## create .venv and install textrec (editable) with dev extras
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+
+manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OUT= override)
+	@if [ "$(IMAGES)" = "$(SYNTH)/images" ] && [ ! -d "$(SYNTH)/gt" ]; then \
+		$(VENV)/bin/textrec synth --out $(SYNTH); fi
+	$(VENV)/bin/textrec manifest --images $(IMAGES) --gt $(GT) --out $(OUT)/manifest --overwrite
+
+train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override)
+	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(ARGS)
+
+test:  ## run the fast test suite
+	$(PY) -m pytest -q
+
+test-slow:  ## run only the slow tests
+	$(PY) -m pytest -q -m slow
+
+bench:  ## run the side-by-side benchmarks (results in benchmarks/results/*.json)
+	$(PY) -m benchmarks.run
+
+lint:  ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:  ## remove generated outputs
+	rm -rf out

@@ -1,0 +1,22 @@
+"""The ``textrec`` command: a click group of thin stage commands."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines import manifest, stats, synth, train
+from textrec_data import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="textrec")
+def main() -> None:
+    """textrec: ICDAR ground truth -> Parquet manifest -> CRNN-CTC recognizer.
+
+    Typical flow: `textrec synth` (or your ICDAR data) -> `textrec manifest` -> `textrec stats`
+    -> `textrec train`.
+    """
+
+
+for _module in (synth, manifest, stats, train):
+    main.add_command(_module.command)

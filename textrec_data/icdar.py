@@ -1,0 +1,139 @@
+"""ICDAR 2015 ground truth: ``x1,y1,x2,y2,x3,y3,x4,y4,transcription`` per line.
+
+Everything after the 8th comma is the transcription, verbatim: commas, quotes and apostrophes are
+part of it. Files may start with a UTF-8 BOM and use CRLF or LF line endings. Every line read
+becomes either a :class:`GTWord` or a :class:`GTReject` with a reason from :data:`REJECT_REASONS`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from textrec_data.charset import normalize_text
+
+#: The closed set of reasons a GT line can be rejected for (manifest stage included).
+REJECT_REASONS: dict[str, str] = {
+    "placeholder": "transcription is ### (or any all-# string): illegible word",
+    "blank_line": "the line is empty or only whitespace",
+    "encoding": "the line (or whole file) is not valid UTF-8",
+    "malformed": "fewer than 8 commas: not 8 coordinates and a transcription",
+    "bad_coordinates": "a coordinate is not a finite number",
+    "empty_label": "the transcription is empty or only whitespace",
+    "degenerate_quad": "the quad has (near) zero area or a side shorter than 1 pixel",
+    "outside_image": "the quad does not overlap the image",
+    "missing_image": "no image file matches the GT file",
+    "unreadable_image": "the image file exists but cannot be decoded",
+    "out_of_charset": "the label has characters outside the given --charset",
+}
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+_GT_NAME = re.compile(r"^gt_(?P<stem>.+)\.txt$", re.IGNORECASE)
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class GTWord:
+    """A parsed GT line: ``quad`` = (x1, y1, ..., x4, y4), ``text`` verbatim (NFC)."""
+
+    line_no: int
+    raw: str
+    quad: tuple[float, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class GTReject:
+    """A GT line that cannot become a word, with a reason from :data:`REJECT_REASONS`."""
+
+    line_no: int
+    raw: str
+    reason: str
+
+
+def is_placeholder(text: str) -> bool:
+    """True for ``###`` and any other all-``#`` transcription (IC15's 'do not care')."""
+    stripped = text.strip()
+    return bool(stripped) and set(stripped) == {"#"}
+
+
+def parse_gt_line(line: str, line_no: int) -> GTWord | GTReject:
+    """Parse one decoded GT line (without its line ending)."""
+    if not line.strip():
+        return GTReject(line_no, line, "blank_line")
+    parts = line.split(",", 8)
+    if len(parts) < 9:
+        return GTReject(line_no, line, "malformed")
+    try:
+        quad = tuple(float(p) for p in parts[:8])
+    except ValueError:
+        return GTReject(line_no, line, "bad_coordinates")
+    if not all(math.isfinite(v) for v in quad):
+        return GTReject(line_no, line, "bad_coordinates")
+    text = normalize_text(parts[8])
+    if is_placeholder(text):
+        return GTReject(line_no, line, "placeholder")
+    if not text.strip():
+        return GTReject(line_no, line, "empty_label")
+    return GTWord(line_no, line, quad, text)
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """Lines of a file's bytes: LF or CRLF endings, a final line ending is not a line."""
+    if not data:
+        return []
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+
+
+def parse_gt_bytes(data: bytes) -> list[GTWord | GTReject]:
+    """Parse a whole GT file's bytes; one result per line, in order (1-based line numbers).
+
+    A UTF-8 BOM is removed. UTF-16/32 files and files with NUL bytes are rejected line by line
+    with reason ``encoding``, as is any line that is not valid UTF-8: nothing is decoded with
+    characters dropped or replaced.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    whole_file_bad = data.startswith(_UTF16_32_BOMS) or b"\x00" in data
+    results: list[GTWord | GTReject] = []
+    for i, raw in enumerate(split_lines(data), start=1):
+        try:
+            if whole_file_bad:
+                raise UnicodeDecodeError("utf-8", raw, 0, len(raw), "not a UTF-8 text file")
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            results.append(GTReject(i, raw.decode("utf-8", "backslashreplace"), "encoding"))
+            continue
+        results.append(parse_gt_line(line, i))
+    return results
+
+
+def gt_stem(gt_path: Path) -> str | None:
+    """Image stem that ``gt_<stem>.txt`` belongs to, or None for other file names."""
+    match = _GT_NAME.match(gt_path.name)
+    return match.group("stem") if match else None
+
+
+def index_images(images_dir: Path) -> dict[str, Path]:
+    """Map image stem -> path for every image file (any common extension, any letter case)."""
+    found: dict[str, Path] = {}
+    for path in sorted(images_dir.iterdir()):
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+            found.setdefault(path.stem, path)
+    return found
+
+
+def list_gt_files(gt_dir: Path) -> list[Path]:
+    """GT files ``gt_*.txt`` (any case) in natural order (img_2 before img_10)."""
+    files = [p for p in gt_dir.iterdir() if p.is_file() and gt_stem(p) is not None]
+    return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers numerically."""
+    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name))
