@@ -20,3 +20,7 @@ def main() -> None:
 
 for _module in (synth, manifest, stats, train):
     main.add_command(_module.command)
+
+
+if __name__ == "__main__":
+    main()

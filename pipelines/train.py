@@ -1,8 +1,77 @@
-"""`textrec train` (placeholder until the training stage lands)."""
+"""`textrec train`: stream manifests into a CRNN-CTC trainer (CPU or CUDA, AMP, DDP, resume)."""
+
+from __future__ import annotations
+
+import os
+import sys
 
 import click
 
+from pipelines.common import user_errors
+from textrec_model.train import TrainConfig, TrainingError, TrainingInterrupted, train
+
+_D = TrainConfig.__dataclass_fields__
+
+
+def _default(name: str):
+    return _D[name].default
+
 
 @click.command("train")
-def command() -> None:
-    """Train a CRNN-CTC recognizer on a manifest."""
+@click.option(
+    "--manifest",
+    "manifests",
+    multiple=True,
+    required=True,
+    type=click.Path(),
+    help="manifest.parquet (repeat to mix several; their charsets must agree).",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option(
+    "--model",
+    type=click.Choice(["crnn", "crnn-small"]),
+    default=_default("model"),
+    show_default=True,
+    help="crnn: the seed's ~8M-param CRNN (GPUs); crnn-small: for CPUs.",
+)
+@click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
+@click.option("--epochs", type=float, default=None, help="Passes over the train split [10].")
+@click.option("--batch-size", default=_default("batch_size"), show_default=True)
+@click.option("--lr", default=_default("lr"), show_default=True, help="Peak AdamW learning rate.")
+@click.option("--height", default=_default("height"), show_default=True)
+@click.option("--max-width", default=_default("max_width"), show_default=True)
+@click.option("--eval-every", default=_default("eval_every"), show_default=True, help="Steps.")
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option("--amp/--no-amp", default=True, show_default=True, help="Mixed precision on CUDA.")
+@click.option("--augment/--no-augment", default=True, show_default=True)
+@click.option("--workers", default=_default("workers"), show_default=True, help="Loader workers.")
+@click.option("--seed", default=_default("seed"), show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt on the same schedule.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def command(manifests: tuple[str, ...], quiet: bool, **options) -> None:
+    """Train a CRNN-CTC recognizer; writes OUT/last.pt, best.pt, metrics.jsonl, curves.png.
+
+    Runs under `torchrun --nproc_per_node N textrec train ...` for multi-GPU (or multi-process
+    CPU) data parallel training.
+    """
+    config = TrainConfig(manifests=tuple(manifests), **options)
+    try:
+        metrics = train(config, progress=not quiet)
+    except TrainingError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except TrainingInterrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(130)
+    if not metrics or os.environ.get("RANK", "0") != "0":
+        return
+    click.echo(
+        f"final: word accuracy {metrics['word_accuracy']:.4f} (case-insensitive "
+        f"{metrics['word_accuracy_ci']:.4f}, alnum {metrics['word_accuracy_alnum']:.4f}), "
+        f"CER {metrics['cer']:.4f} on {metrics['n']} val words; "
+        f"best {metrics['best_word_accuracy']:.4f}"
+    )
+    click.echo(f"checkpoints: {config.out}/best.pt, {config.out}/last.pt")

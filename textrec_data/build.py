@@ -230,7 +230,6 @@ _WORKER_ARGS: tuple[str, Charset | None] = ("keep", None)
 
 def _init_worker(case: str, charset: Charset | None) -> None:
     global _WORKER_ARGS
-    cv2.setNumThreads(1)
     _WORKER_ARGS = (case, charset)
 
 
@@ -349,7 +348,8 @@ def _image_results(
     if workers <= 1:
         yield (process_image(t, case, charset) for t in tasks)
         return
-    pool = mp.get_context().Pool(workers, _init_worker, (case, charset))
+    # "spawn": forking a process that already runs threads (torch, OpenMP, cv2) can deadlock.
+    pool = mp.get_context("spawn").Pool(workers, _init_worker, (case, charset))
     try:
         yield pool.imap(_run_task, tasks, chunksize=2)
     finally:

@@ -99,18 +99,34 @@ def parse_gt_bytes(data: bytes) -> list[GTWord | GTReject]:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    whole_file_bad = data.startswith(_UTF16_32_BOMS) or b"\x00" in data
+    if data.startswith(_UTF16_32_BOMS) or b"\x00" in data:
+        return [GTReject(i, raw, "encoding") for i, raw in enumerate(_foreign_lines(data), 1)]
     results: list[GTWord | GTReject] = []
     for i, raw in enumerate(split_lines(data), start=1):
         try:
-            if whole_file_bad:
-                raise UnicodeDecodeError("utf-8", raw, 0, len(raw), "not a UTF-8 text file")
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             results.append(GTReject(i, raw.decode("utf-8", "backslashreplace"), "encoding"))
             continue
         results.append(parse_gt_line(line, i))
     return results
+
+
+def _foreign_lines(data: bytes) -> list[str]:
+    """Lines of a UTF-16 file (or other NUL-bearing bytes) for the rejects' ``raw`` column.
+
+    Lines are counted after decoding, so UTF-16-LE's NUL after the last newline is no extra line.
+    """
+    codec = "utf-16" if data.startswith(_UTF16_32_BOMS) else None
+    if codec is None and len(data) % 2 == 0:
+        codec = "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be"
+    try:
+        text = data.decode(codec) if codec else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        return [raw.decode("utf-8", "backslashreplace") for raw in split_lines(data)]
+    return [line.decode("utf-8") for line in split_lines(text.encode("utf-8"))]
 
 
 def gt_stem(gt_path: Path) -> str | None:

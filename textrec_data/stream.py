@@ -1,0 +1,261 @@
+"""Stream a manifest's word crops as padded, width-bucketed training batches.
+
+:class:`ManifestStream` is an ``IterableDataset`` that never loads the whole table: it reads one
+row group at a time, gives row ``i`` (counting across all manifests) to shard
+``i % (world_size * num_workers)``, shuffles through a bounded pool, sorts each pool by aspect
+ratio into batches (so padding stays small) and yields collated batches. Each DataLoader worker of
+each rank is one shard, so every row of the split is seen once per epoch by exactly one worker of
+one rank. The stream is a pure function of (seed, epoch, shard): a resumed run skips the batches
+already consumed (without decoding them) and continues with exactly the data it would have seen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from textrec_data.charset import Charset, charset_difference
+from textrec_data.errors import InputError
+from textrec_data.manifest import ManifestInfo, read_manifest_info
+
+_COLUMNS = ["split", "label", "crop", "crop_h", "crop_w"]
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """How crops become batches. ``downsample``: input pixels per model time step."""
+
+    height: int = 32
+    max_width: int = 256
+    min_width: int = 16
+    batch_size: int = 64
+    pool_size: int = 2048
+    shuffle: bool = True
+    augment: bool = False
+    seed: int = 0
+    downsample: int = 4
+
+
+@dataclass
+class Batch:
+    """Collated batch: ``images`` (B, 1, H, W) float in [-1, 1], ``widths`` (B,) unpadded widths,
+    ``targets`` (sum L,) ids, ``target_lengths`` (B,), ``labels`` strings, ``epoch`` of the shard
+    and ``skipped`` counts of rows left out of this batch (by reason)."""
+
+    images: torch.Tensor
+    widths: torch.Tensor
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+    labels: list[str]
+    epoch: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def pin_memory(self) -> Batch:
+        self.images = self.images.pin_memory()
+        self.targets = self.targets.pin_memory()
+        return self
+
+
+def check_charsets(infos: Sequence[ManifestInfo]) -> Charset:
+    """The manifests' common charset; raises :class:`InputError` naming differing characters."""
+    first = infos[0]
+    for info in infos[1:]:
+        if info.charset.chars != first.charset.chars:
+            only_a, only_b = charset_difference(first.charset.chars, info.charset.chars)
+            raise InputError(
+                f"{info.path}: charset differs from {first.path} "
+                f"(only in first: {''.join(only_a)!r}; only in this one: {''.join(only_b)!r}; "
+                "same characters in another order count as different)"
+            )
+    return first.charset
+
+
+def min_ctc_length(ids: Sequence[int]) -> int:
+    """Fewest CTC time steps that can emit ``ids``: its length plus adjacent repeats."""
+    return len(ids) + sum(1 for a, b in zip(ids, ids[1:], strict=False) if a == b)
+
+
+def resized_width(crop_h: int, crop_w: int, config: StreamConfig) -> int:
+    """Width after scaling a crop to ``config.height``, keeping the aspect ratio (clamped)."""
+    width = round(crop_w * config.height / max(crop_h, 1))
+    return int(min(max(width, config.min_width), config.max_width))
+
+
+def augment_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light photometric/geometric noise on a grayscale crop (H, W) uint8: small rotation and
+    shear, blur, contrast and Gaussian noise. Labels stay valid."""
+    h, w = image.shape
+    if rng.random() < 0.5:
+        angle = rng.uniform(-3, 3)
+        shear = rng.uniform(-0.15, 0.15)
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        matrix[0, 1] += shear
+        matrix[0, 2] -= shear * h / 2
+        image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    if rng.random() < 0.3:
+        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.3, 1.2))
+    out = image.astype(np.float32)
+    if rng.random() < 0.5:
+        out = (out - out.mean()) * rng.uniform(0.6, 1.3) + out.mean() + rng.uniform(-25, 25)
+    if rng.random() < 0.3:
+        out += rng.normal(0, rng.uniform(2, 10), out.shape)
+    if rng.random() < 0.5:
+        out = 255 - out  # light-on-dark and dark-on-light text both occur in scenes
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def prepare_image(png: bytes, width: int, config: StreamConfig, rng=None) -> np.ndarray:
+    """Decode a PNG crop to grayscale, optionally augment, resize to (height, width), scale to
+    [-1, 1]. Returns float32 (height, width)."""
+    gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if rng is not None:
+        gray = augment_crop(gray, rng)
+    gray = cv2.resize(gray, (width, config.height), interpolation=cv2.INTER_AREA)
+    return gray.astype(np.float32) / 127.5 - 1.0
+
+
+class ManifestStream(IterableDataset):
+    """Batches of one split of one or more manifests, sharded over ranks x DataLoader workers.
+
+    ``epochs=None`` streams forever (training); ``epochs=1`` is one pass (evaluation).
+    ``skip_batches`` (per rank, as counted by the consumer) resumes a stream mid-way.
+    """
+
+    def __init__(
+        self,
+        manifests: Sequence[str | Path],
+        split: str,
+        config: StreamConfig,
+        charset: Charset | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        epochs: int | None = None,
+        skip_batches: int = 0,
+    ):
+        super().__init__()
+        self.infos = [read_manifest_info(m) for m in manifests]
+        self.charset = charset or check_charsets(self.infos)
+        self.split = split
+        self.config = config
+        self.rank, self.world_size = rank, world_size
+        self.epochs = epochs
+        self.skip_batches = skip_batches
+        self.groups = [
+            (info.path, g, n) for info in self.infos for g, n in enumerate(info.row_group_rows)
+        ]
+        self.split_rows = sum(info.split_count(split) for info in self.infos)
+
+    def __iter__(self) -> Iterator[Batch]:
+        worker = get_worker_info()
+        num_workers, worker_id = (worker.num_workers, worker.id) if worker else (1, 0)
+        if worker is not None:
+            torch.set_num_threads(1)
+        # DataLoader hands out worker batches round-robin from worker 0, so batch k of the
+        # original run came from worker k % workers. A stream resumed after B batches starts
+        # with its worker 0 playing the original worker B % workers, and so on.
+        role = (worker_id + self.skip_batches) % num_workers
+        skip = max(0, -(-(self.skip_batches - role) // num_workers))
+        shard = self.rank * num_workers + role
+        num_shards = self.world_size * num_workers
+        epoch = 0
+        while self.epochs is None or epoch < self.epochs:
+            produced = False
+            for plan in self._epoch_plans(epoch, shard, num_shards):
+                produced = True
+                if skip:
+                    skip -= 1
+                    continue
+                yield self._collate(plan, epoch)
+            if not produced:
+                return  # this shard has no rows of the split
+            epoch += 1
+
+    def _epoch_plans(self, epoch: int, shard: int, num_shards: int) -> Iterator[list[tuple]]:
+        """Batches (lists of rows) of one epoch of one shard, in order. Rows are tuples
+        (global_index, label, png, width); nothing is decoded here."""
+        cfg = self.config
+        rng = np.random.default_rng((cfg.seed, epoch, shard))
+        order = np.arange(len(self.groups))
+        if cfg.shuffle:
+            order = np.random.default_rng((cfg.seed, epoch)).permutation(len(self.groups))
+        starts = np.concatenate([[0], np.cumsum([g[2] for g in self.groups])])
+        pool: list[tuple] = []
+        for g in order:
+            path, group, _ = self.groups[g]
+            table = pq.ParquetFile(path).read_row_group(group, columns=_COLUMNS)
+            first = int(starts[g])
+            local = np.arange(table.num_rows)
+            mine = local[(first + local) % num_shards == shard]
+            if not len(mine):
+                continue
+            part = table.take(mine).to_pydict()
+            for j, idx in enumerate(mine):
+                if part["split"][j] != self.split:
+                    continue
+                width = resized_width(part["crop_h"][j], part["crop_w"][j], cfg)
+                pool.append((first + int(idx), part["label"][j], part["crop"][j], width))
+            while len(pool) >= cfg.pool_size:
+                if cfg.shuffle:
+                    rng.shuffle(pool)
+                yield from self._bucket(pool[: cfg.pool_size], rng)
+                pool = pool[cfg.pool_size :]
+        if cfg.shuffle:
+            rng.shuffle(pool)
+        yield from self._bucket(pool, rng)
+
+    def _bucket(self, rows: list[tuple], rng: np.random.Generator) -> Iterator[list[tuple]]:
+        """Sort rows by width, cut into batches, shuffle the batch order."""
+        rows = sorted(rows, key=lambda r: (r[3], r[0]))
+        size = self.config.batch_size
+        batches = [rows[i : i + size] for i in range(0, len(rows), size)]
+        if self.config.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        yield from batches
+
+    def _collate(self, rows: list[tuple], epoch: int) -> Batch:
+        cfg = self.config
+        images, widths, targets, lengths, labels = [], [], [], [], []
+        skipped: dict[str, int] = {}
+        for index, label, png, width in rows:
+            if not label or self.charset.missing(label):
+                reason = "out_of_charset" if label else "empty_label"
+                skipped[reason] = skipped.get(reason, 0) + 1
+                continue
+            ids = self.charset.encode(label)
+            needed = min_ctc_length(ids) * cfg.downsample
+            if needed > cfg.max_width:  # cannot be emitted at any allowed width: never fed to CTC
+                skipped["infeasible"] = skipped.get("infeasible", 0) + 1
+                continue
+            width = max(width, needed)  # give a long label enough time steps
+            rng = np.random.default_rng((cfg.seed, epoch, index)) if cfg.augment else None
+            images.append(prepare_image(png, width, cfg, rng))
+            widths.append(width)
+            targets.extend(ids)
+            lengths.append(len(ids))
+            labels.append(label)
+        max_w = max(widths, default=cfg.min_width)
+        batch = np.zeros((len(images), 1, cfg.height, max_w), np.float32)
+        for i, image in enumerate(images):
+            batch[i, 0, :, : image.shape[1]] = image
+        return Batch(
+            images=torch.from_numpy(batch),
+            widths=torch.tensor(widths, dtype=torch.long),
+            targets=torch.tensor(targets, dtype=torch.long),
+            target_lengths=torch.tensor(lengths, dtype=torch.long),
+            labels=labels,
+            epoch=epoch,
+            skipped=skipped,
+        )
+
+
+def steps_per_epoch(split_rows: int, batch_size: int, world_size: int) -> int:
+    """Optimizer steps that cover ``split_rows`` once across all ranks (at least 1)."""
+    return max(1, math.ceil(split_rows / (batch_size * world_size)))

@@ -1,0 +1,51 @@
+"""One checkpoint schema: written atomically, validated on load."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from textrec_data.errors import InputError
+
+CHECKPOINT_VERSION = 1
+REQUIRED_KEYS = ("checkpoint_version", "model_name", "model", "charset", "config", "step")
+
+
+def save_checkpoint(state: dict, path: str | Path) -> None:
+    """``torch.save`` to a temp file beside ``path``, fsync, then rename over it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save({"checkpoint_version": CHECKPOINT_VERSION, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load and validate a textrec checkpoint; :class:`InputError` names the file and problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"{path}: not a readable checkpoint (truncated or corrupt: {reason})"
+        ) from exc
+    if not isinstance(state, dict) or any(k not in state for k in REQUIRED_KEYS):
+        raise InputError(f"{path}: not a textrec checkpoint (missing model/charset/config)")
+    if state["checkpoint_version"] > CHECKPOINT_VERSION:
+        raise InputError(
+            f"{path}: checkpoint version {state['checkpoint_version']} is newer than this "
+            f"textrec reads ({CHECKPOINT_VERSION}); upgrade textrec"
+        )
+    return state

@@ -1,0 +1,39 @@
+"""Training curves: loss and accuracy against step, redrawn from metrics.jsonl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """The JSON objects of a metrics.jsonl file (an absent file gives [])."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def plot_curves(records: list[dict], out_png: str | Path) -> None:
+    """Two panels: train/val loss and val word accuracy against step."""
+    train = [r for r in records if r.get("kind") == "train"]
+    val = [r for r in records if r.get("kind") == "val"]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    ax_loss.plot([r["step"] for r in train], [r["train_loss"] for r in train], label="train")
+    ax_loss.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="val")
+    ax_loss.set(xlabel="step", ylabel="CTC loss", yscale="log", title="loss")
+    ax_loss.legend()
+    for key, name in (("word_accuracy", "exact"), ("word_accuracy_ci", "case-insensitive")):
+        ax_acc.plot([r["step"] for r in val], [r[key] for r in val], "o-", label=name)
+    ax_acc.set(xlabel="step", ylabel="val word accuracy", ylim=(0, 1), title="accuracy")
+    ax_acc.legend()
+    fig.tight_layout()
+    tmp = Path(out_png).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(out_png)
