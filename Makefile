@@ -8,10 +8,14 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch>=2.4,<2.14
 
 SYNTH ?= out/synth
+SYNTH_IMAGES ?= 1200
 IMAGES ?= $(SYNTH)/images
 GT ?= $(SYNTH)/gt
 OUT ?= out
 MANIFEST ?= $(OUT)/manifest/manifest.parquet
+# The default recipe: reaches >= 95% word accuracy on the synthetic val split in about 7 minutes
+# on 2 CPU cores (see README). ARGS come last, so they override it.
+TRAIN_ARGS ?= --max-steps 2400 --lr 2e-3 --eval-every 300
 ARGS ?=
 
 .PHONY: help install manifest train test test-slow bench lint clean
@@ -27,11 +31,11 @@ install:  ## create .venv and install textrec (editable) with dev extras
 
 manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OUT= override)
 	@if [ "$(IMAGES)" = "$(SYNTH)/images" ] && [ ! -d "$(SYNTH)/gt" ]; then \
-		$(VENV)/bin/textrec synth --out $(SYNTH); fi
+		$(VENV)/bin/textrec synth --out $(SYNTH) --images $(SYNTH_IMAGES); fi
 	$(VENV)/bin/textrec manifest --images $(IMAGES) --gt $(GT) --out $(OUT)/manifest --overwrite
 
 train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override)
-	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(ARGS)
+	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(TRAIN_ARGS) $(ARGS)
 
 test:  ## run the fast test suite
 	$(PY) -m pytest -q
