@@ -348,8 +348,9 @@ def _image_results(
     if workers <= 1:
         yield (process_image(t, case, charset) for t in tasks)
         return
-    # "spawn": forking a process that already runs threads (torch, OpenMP, cv2) can deadlock.
-    pool = mp.get_context("spawn").Pool(workers, _init_worker, (case, charset))
+    # Forking is safe here: textrec_data keeps OpenCV single-threaded (see textrec_data/__init__)
+    # and the workers never touch torch. "spawn" would re-import the caller's main module.
+    pool = mp.get_context().Pool(workers, _init_worker, (case, charset))
     try:
         yield pool.imap(_run_task, tasks, chunksize=2)
     finally:
