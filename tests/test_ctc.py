@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from textrec_data.charset import BLANK, Charset
+from textrec_data.stream import min_ctc_length
 from textrec_model.crnn import CRNN, CRNNConfig
 from textrec_model.ctc import (
     beam_decode,
@@ -18,7 +19,6 @@ from textrec_model.ctc import (
     ctc_loss_mean,
     greedy_decode,
     lexicon_decode,
-    min_ctc_length,
     min_ctc_lengths,
 )
 

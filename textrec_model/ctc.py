@@ -22,16 +22,9 @@ from textrec_data.charset import BLANK, Charset, apply_case
 NEG_INF = float("-inf")
 
 
-def min_ctc_length(ids: Sequence[int]) -> int:
-    """Fewest time steps that can emit ``ids``: its length plus its adjacent repeats.
-
-    A repeated neighbour (``"ll"`` in ``"hello"``) needs a blank between the two emissions.
-    """
-    return len(ids) + sum(1 for a, b in zip(ids[:-1], ids[1:], strict=True) if a == b)
-
-
 def min_ctc_lengths(targets: Tensor, target_lengths: Tensor) -> Tensor:
-    """:func:`min_ctc_length` of every sample ``(B,)`` of concatenated ``targets`` ``(sum L,)``.
+    """``textrec_data.stream.min_ctc_length`` of every sample ``(B,)`` of concatenated
+    ``targets`` ``(sum L,)``.
 
     ``input_lengths >= min_ctc_lengths(targets, target_lengths)`` is the feasibility mask.
     """
@@ -58,8 +51,8 @@ def ctc_loss(
         target_lengths: ``(B,)`` label lengths.
 
     ``zero_infinity`` is off: a sample whose ``input_lengths`` is below its
-    :func:`min_ctc_length` gets ``inf`` loss (and NaN gradients). The caller must pass only
-    feasible samples (see :func:`min_ctc_lengths`) and count the ones it drops.
+    ``textrec_data.stream.min_ctc_length`` gets ``inf`` loss (and NaN gradients). The caller must
+    pass only feasible samples (see :func:`min_ctc_lengths`) and count the ones it drops.
     """
     log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, B, C)
     return F.ctc_loss(
