@@ -191,3 +191,22 @@ def test_every_charset_character_can_be_generated():
 def test_invalid_config_is_refused(tmp_path):
     with pytest.raises(ValueError, match="min_words"):
         write_synth_dataset(tmp_path, SynthConfig(images=1, min_words=5, max_words=2))
+
+
+def test_cli_refuses_an_existing_dataset_unless_overwrite(tmp_path):
+    from click.testing import CliRunner
+
+    from pipelines.synth import command
+
+    out = tmp_path / "synth"
+    args = ["--out", str(out), "--images", "2"]
+    assert CliRunner().invoke(command, args).exit_code == 0
+    (out / "gt" / "gt_img_99.txt").write_text("stale\n")
+    refused = CliRunner().invoke(command, args)
+    assert refused.exit_code == 2 and str(out) in refused.output
+    assert "Traceback" not in refused.output
+    assert (out / "gt" / "gt_img_99.txt").exists()
+    assert CliRunner().invoke(command, [*args, "--overwrite"]).exit_code == 0
+    assert sorted(p.name for p in (out / "gt").iterdir()) == ["gt_img_1.txt", "gt_img_2.txt"]
+    bad = CliRunner().invoke(command, ["--out", str(tmp_path / "x"), "--images", "0"])
+    assert bad.exit_code == 2

@@ -24,6 +24,7 @@ from __future__ import annotations
 import colorsys
 import functools
 import math
+import shutil
 import string
 import unicodedata
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
+
+from textrec_data.errors import InputError
 
 __all__ = [
     "ACCENTED",
@@ -159,23 +162,23 @@ class SynthConfig:
     jpeg_quality: int = 90
 
     def validate(self) -> None:
-        """Raise ``ValueError`` with a one-line reason for an impossible configuration."""
+        """Raise :class:`InputError` (a ``ValueError``) naming an impossible setting."""
         if self.images < 0:
-            raise ValueError(f"images must be >= 0, got {self.images}")
+            raise InputError(f"images must be >= 0, got {self.images}")
         if self.width < 64 or self.height < 64:
-            raise ValueError(f"image size must be at least 64x64, got {self.width}x{self.height}")
+            raise InputError(f"image size must be at least 64x64, got {self.width}x{self.height}")
         if not 1 <= self.min_words <= self.max_words:
-            raise ValueError(
+            raise InputError(
                 f"need 1 <= min_words <= max_words, got {self.min_words}..{self.max_words}"
             )
         if not 0.0 <= self.placeholder_rate <= 1.0:
-            raise ValueError(f"placeholder_rate must be in [0, 1], got {self.placeholder_rate}")
+            raise InputError(f"placeholder_rate must be in [0, 1], got {self.placeholder_rate}")
         if not 0.0 <= self.max_rotation_deg <= 45.0:
-            raise ValueError(f"max_rotation_deg must be in [0, 45], got {self.max_rotation_deg}")
+            raise InputError(f"max_rotation_deg must be in [0, 45], got {self.max_rotation_deg}")
         if not 4.0 <= self.min_text_height <= self.max_text_height:
-            raise ValueError("need 4 <= min_text_height <= max_text_height")
+            raise InputError("need 4 <= min_text_height <= max_text_height")
         if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError(f"jpeg_quality must be in [1, 100], got {self.jpeg_quality}")
+            raise InputError(f"jpeg_quality must be in [1, 100], got {self.jpeg_quality}")
 
 
 @dataclass(frozen=True)
@@ -728,12 +731,16 @@ def _gt_line(quad: Sequence[float], text: str) -> str:
 
 
 def write_synth_dataset(
-    out_dir: str | Path, config: SynthConfig = SynthConfig(), progress: bool = True
+    out_dir: str | Path,
+    config: SynthConfig = SynthConfig(),
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> SynthSummary:
     """Writes out_dir/images/img_K.jpg and out_dir/gt/gt_img_K.txt (K = 1..images).
 
-    GT files are UTF-8 with a BOM and CRLF line endings, as the real IC15 ground truth. Existing
-    files of the same names are overwritten; other files in the folders are left alone.
+    GT files are UTF-8 with a BOM and CRLF line endings, as the real IC15 ground truth. A folder
+    that already holds ``images/`` or ``gt/`` entries is refused (stale scenes would mix into the
+    dataset) unless ``overwrite``, which removes those two folders first.
     """
     config.validate()
     fonts = font_paths()
@@ -741,6 +748,11 @@ def write_synth_dataset(
         raise RuntimeError("no usable TrueType fonts found (is matplotlib installed?)")
     out = Path(out_dir)
     images_dir, gt_dir = out / "images", out / "gt"
+    existing = [d for d in (images_dir, gt_dir) if d.is_dir() and any(d.iterdir())]
+    if existing and not overwrite:
+        raise InputError(f"{out}: already holds a dataset; pass --overwrite to replace it")
+    for folder in existing:
+        shutil.rmtree(folder)
     images_dir.mkdir(parents=True, exist_ok=True)
     gt_dir.mkdir(parents=True, exist_ok=True)
     n_words = n_placeholders = 0
