@@ -152,6 +152,22 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _split_stream(
+    config: TrainConfig, train: bool, charset: Charset, dist_info: DistInfo, **kwargs
+) -> ManifestStream:
+    """This rank's stream over the train split (augmented) or the val split (plain)."""
+    split = config.train_split if train else config.val_split
+    return ManifestStream(
+        config.manifests,
+        split,
+        config.stream_config(train=train),
+        charset,
+        dist_info.rank,
+        dist_info.world_size,
+        **kwargs,
+    )
+
+
 @torch.inference_mode()
 def validate(
     model, config: TrainConfig, charset: Charset, device, dtype, dist_info: DistInfo
@@ -159,15 +175,7 @@ def validate(
     """Val loss, word accuracy (exact, case-insensitive, alphanumeric), CER over the val split."""
     was_training = model.training
     model.eval()
-    stream = ManifestStream(
-        config.manifests,
-        config.val_split,
-        config.stream_config(train=False),
-        charset,
-        dist_info.rank,
-        dist_info.world_size,
-        epochs=1,
-    )
+    stream = _split_stream(config, False, charset, dist_info, epochs=1)
     predictions, labels, loss_sum, skipped = [], [], 0.0, 0
     # the loader's own generator: iterating must not draw from the global RNG (exact resume)
     generator = torch.Generator().manual_seed(config.seed)
@@ -262,16 +270,7 @@ def _train(config: TrainConfig, device: torch.device, dist_info: DistInfo, progr
         if dist_info.enabled
         else model
     )
-    stream = ManifestStream(
-        config.manifests,
-        config.train_split,
-        config.stream_config(train=True),
-        charset,
-        dist_info.rank,
-        dist_info.world_size,
-        epochs=None,
-        skip_batches=step,
-    )
+    stream = _split_stream(config, True, charset, dist_info, epochs=None, skip_batches=step)
     loader = DataLoader(
         stream,
         batch_size=None,
