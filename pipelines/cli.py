@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pipelines import manifest, stats, synth, train
+from pipelines import eval as eval_command
+from pipelines import export, manifest, predict, stats, synth, train
 from textrec_data import __version__
 
 
@@ -14,11 +15,11 @@ def main() -> None:
     """textrec: ICDAR ground truth -> Parquet manifest -> CRNN-CTC recognizer.
 
     Typical flow: `textrec synth` (or your ICDAR data) -> `textrec manifest` -> `textrec stats`
-    -> `textrec train`.
+    -> `textrec train` -> `textrec eval` / `textrec predict` / `textrec export`.
     """
 
 
-for _module in (synth, manifest, stats, train):
+for _module in (synth, manifest, stats, train, eval_command, predict, export):
     main.add_command(_module.command)
 
 

@@ -201,7 +201,7 @@ def test_lexicon_decode_picks_the_word() -> None:
     logits = _word_logits(["CAT", "DOG", "COT"], steps=8)
     # lowercase words are folded to the charset's upper case; 'cät' and 'dog!' are not encodable
     lexicon = ["car", "cat", "cät", "dog!", "dog", "cot", "door"]
-    assert lexicon_decode(logits, torch.tensor([8, 8, 8]), lexicon, CHARSET) == [
+    assert lexicon_decode(logits, torch.tensor([8, 8, 8]), lexicon, CHARSET)[0] == [
         "CAT",
         "DOG",
         "COT",
@@ -212,13 +212,13 @@ def test_lexicon_decode_prefilters_big_lexicons() -> None:
     logits = _word_logits(["GATOR"], steps=12)
     lexicon = ["".join(p) for p in itertools.product("ACDGORT", repeat=3)] + ["GATOR", "GATO"]
     assert len(lexicon) > 300
-    assert lexicon_decode(logits, torch.tensor([12]), lexicon, CHARSET, top_k=5) == ["GATOR"]
+    assert lexicon_decode(logits, torch.tensor([12]), lexicon, CHARSET, top_k=5)[0] == ["GATOR"]
 
 
 def test_lexicon_decode_skips_infeasible_words_and_rejects_empty_lexicon() -> None:
     logits = _word_logits(["DO"], steps=4)
     # 'DOOR' needs 5 steps (the repeated O), so with 4 it scores -inf
-    assert lexicon_decode(logits, torch.tensor([4]), ["DOOR", "TO"], CHARSET) == ["TO"]
+    assert lexicon_decode(logits, torch.tensor([4]), ["DOOR", "TO"], CHARSET)[0] == ["TO"]
     with pytest.raises(ValueError, match="no word"):
         lexicon_decode(logits, torch.tensor([4]), ["xyz", ""], CHARSET)
 

@@ -356,3 +356,13 @@ def _image_results(
     finally:
         pool.terminate()
         pool.join()
+
+
+def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[dict]]]:
+    """Per GT file of a scene dataset: the word rows (as in the manifest: ``image_id``,
+    ``line_no``, ``quad``, ``text``, ``crop`` PNG...) and the rejected lines, cropped exactly
+    as the manifest stage does. For recognizing the words of scene images with known quads."""
+    tasks, _ = plan_tasks(ManifestConfig(images=images, gt=gt, out="", split="test"))
+    for task in tasks:
+        result = process_image(task)
+        yield result.rows, result.rejects

@@ -112,14 +112,25 @@ def augment_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def prepare_image(png: bytes, width: int, config: StreamConfig, rng=None) -> np.ndarray:
-    """Decode a PNG crop to grayscale, optionally augment, resize to (height, width), scale to
-    [-1, 1]. Returns float32 (height, width)."""
-    gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if rng is not None:
-        gray = augment_crop(gray, rng)
+def scale_crop(gray: np.ndarray, width: int, config: StreamConfig) -> np.ndarray:
+    """Resize a grayscale uint8 crop ``(h, w)`` to ``(config.height, width)`` and scale it to
+    [-1, 1]: the model input of one sample, float32 ``(height, width)``."""
     gray = cv2.resize(gray, (width, config.height), interpolation=cv2.INTER_AREA)
     return gray.astype(np.float32) / 127.5 - 1.0
+
+
+def decode_crop(png: bytes) -> np.ndarray:
+    """A manifest crop (PNG bytes) as grayscale uint8 ``(h, w)``."""
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+def prepare_image(png: bytes, width: int, config: StreamConfig, rng=None) -> np.ndarray:
+    """Decode a PNG crop to grayscale, optionally augment, then :func:`scale_crop`.
+    Returns float32 (height, width)."""
+    gray = decode_crop(png)
+    if rng is not None:
+        gray = augment_crop(gray, rng)
+    return scale_crop(gray, width, config)
 
 
 class ManifestStream(IterableDataset):

@@ -208,8 +208,9 @@ def lexicon_decode(
     lexicon: Sequence[str],
     charset: Charset,
     top_k: int = 50,
-) -> list[str]:
-    """The lexicon word with the highest CTC log-likelihood for each sample of ``(B, T, C)``.
+) -> tuple[list[str], list[float]]:
+    """The lexicon word with the highest CTC log-likelihood for each sample of ``(B, T, C)``,
+    and its probability ``P(word | logits)`` as the confidence.
 
     Words are put in label space with the charset's case policy (the returned strings are in
     that form); words that are empty or use characters outside ``charset`` are skipped. When
@@ -230,10 +231,12 @@ def lexicon_decode(
     else:
         candidates = [list(range(len(words)))] * len(steps)
     out: list[str] = []
+    confidences: list[float] = []
     for b, n in enumerate(steps):
         cand = sorted(candidates[b])
         if n == 0:  # no step can emit a non-empty word: all score -inf
             out.append(words[cand[0]])
+            confidences.append(0.0)
             continue
         k = len(cand)
         lp = log_probs[b, :n].unsqueeze(1).expand(n, k, log_probs.shape[-1])  # (n, K, C)
@@ -248,5 +251,7 @@ def lexicon_decode(
             reduction="none",
             zero_infinity=False,
         )
-        out.append(words[cand[int(torch.argmin(nll))]])
-    return out
+        best = int(torch.argmin(nll))
+        out.append(words[cand[best]])
+        confidences.append(math.exp(-float(nll[best])))
+    return out, confidences

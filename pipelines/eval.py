@@ -1,0 +1,55 @@
+"""`textrec eval`: word accuracy (three protocols), CER, 1-NED of a model on a manifest split."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines.common import user_errors
+from textrec_model.evaluation import EvalConfig, evaluate
+from textrec_model.recognizer import DECODERS
+
+
+def format_report(report: dict) -> str:
+    """The report's headline figures as a small text table."""
+    rows = [("all", report), ("alphanumeric subset", report["subsets"]["alphanumeric"])]
+    lines = [
+        f"{'words':<20} {'n':>6} {'exact':>7} {'case-ins':>8} {'alnum':>7} {'CER':>7} {'1-NED':>7}"
+    ]
+    for name, m in rows:
+        lines.append(
+            f"{name:<20} {m['n']:>6} {m['word_accuracy']:>7.4f} {m['word_accuracy_ci']:>8.4f} "
+            f"{m['word_accuracy_alnum']:>7.4f} {m['cer']:>7.4f} {m['ned']:>7.4f}"
+        )
+    lines.append(
+        f"decoder {report['decoder']}; labels outside the model's charset: "
+        f"{report['out_of_charset']}; {report['words_per_second']} words/s"
+    )
+    return "\n".join(lines)
+
+
+@click.command("eval")
+@click.option("--checkpoint", type=click.Path(), help="best.pt / last.pt of `textrec train`.")
+@click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
+@click.option("--manifest", required=True, type=click.Path(), help="manifest.parquet to score.")
+@click.option("--split", default="test", show_default=True, help="Split of the manifest to score.")
+@click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))
+@click.option("--batch-size", default=256, show_default=True)
+@click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
+@click.option("--beam-width", default=10, show_default=True, help="For --decoder beam.")
+@click.option(
+    "--lexicon",
+    type=click.Path(),
+    help="Word list (one per line): output the lexicon word that best explains each crop.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def command(quiet: bool, **options) -> None:
+    """Score a model on one split; writes OUT/report.json, predictions.parquet, errors.png/html.
+
+    Protocols: exact match, case-insensitive, and alphanumeric (case-insensitive, only letters
+    and digits compared: the protocol of most recognition papers).
+    """
+    config = EvalConfig(**options)
+    report = evaluate(config, progress=not quiet)
+    click.echo(format_report(report))
+    click.echo(f"wrote {config.out}/report.json, predictions.parquet, errors.png, errors.html")

@@ -1,0 +1,24 @@
+"""`textrec export`: a checkpoint's model as ONNX or TorchScript (dynamic batch and width)."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines.common import user_errors
+from textrec_model.export import EXPORT_FORMATS, export_model
+
+
+@click.command("export")
+@click.option("--checkpoint", required=True, type=click.Path(), help="best.pt / last.pt.")
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@user_errors
+def command(checkpoint: str, fmt: str, out: str) -> None:
+    """Write the model with its charset; input images (B, 1, 32, W) in [-1, 1], output logits
+    (B, W/4, classes). `textrec predict --onnx FILE` and `textrec eval --onnx FILE` run it."""
+    meta = export_model(checkpoint, out, fmt)
+    click.echo(
+        f"wrote {out} ({fmt}, {meta['model_name']}, {len(meta['charset']['charset'])} characters)"
+    )

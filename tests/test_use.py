@@ -1,0 +1,240 @@
+"""Using a trained model: eval reports, the Recognizer API, predict, export parity, bad paths."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+from manifest_factory import word_crop, write_manifest
+from PIL import Image
+
+from pipelines.eval import command as eval_command
+from pipelines.export import command as export_command
+from pipelines.manifest import command as manifest_command
+from pipelines.predict import command as predict_command
+from textrec_data.stream import decode_crop
+from textrec_model.checkpoint import load_checkpoint
+from textrec_model.crnn import build_model
+from textrec_model.evaluate import compute_metrics
+from textrec_model.evaluation import char_confusions, is_alphanumeric_word
+from textrec_model.recognizer import DecodeConfig, Recognizer, to_gray
+from textrec_model.train import TrainConfig, train
+
+TRAIN_CHARS = "abcdefghi"  # the model cannot spell 'j'
+
+
+def _labels(n: int, chars: str, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(list(chars), rng.integers(1, 6))) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict:
+    """A model trained for a few steps, and a test manifest with some 'j' labels."""
+    root = tmp_path_factory.mktemp("use")
+    train_manifest = write_manifest(
+        root / "train.parquet", 80, chars=TRAIN_CHARS, labels=_labels(80, TRAIN_CHARS, 1)
+    )
+    test_labels = _labels(24, TRAIN_CHARS, 2)
+    test_labels[:3] = ["jab", "j", "hij"]
+    test_manifest = write_manifest(root / "test.parquet", 24, labels=test_labels, seed=3)
+    config = TrainConfig(
+        manifests=(str(train_manifest),), out=str(root / "run"), max_steps=40, eval_every=40,
+        batch_size=8, workers=0, warmup_steps=4, log_every=10, pool_size=32, lr=3e-3,
+    )  # fmt: skip
+    train(config, progress=False)
+    return {"root": root, "checkpoint": root / "run" / "last.pt", "test": test_manifest}
+
+
+def _eval(trained, out: Path, *extra: str):
+    args = ["--checkpoint", str(trained["checkpoint"]), "--manifest", str(trained["test"])]
+    return CliRunner().invoke(
+        eval_command, [*args, "--split", "val", "--out", str(out), "--quiet", *extra]
+    )
+
+
+def test_eval_writes_every_output_and_consistent_figures(trained, tmp_path):
+    result = _eval(trained, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "alphanumeric subset" in result.output
+    for name in ("report.json", "predictions.parquet", "errors.png", "errors.html"):
+        assert (tmp_path / name).is_file() and (tmp_path / name).stat().st_size > 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    preds = pd.read_parquet(tmp_path / "predictions.parquet")
+    val_labels = pd.read_parquet(trained["test"]).query("split == 'val'")["label"]
+    assert len(preds) == report["n"] == len(val_labels)
+    assert sorted(preds["label"]) == sorted(val_labels)
+    # the report's figures are those of the predictions it wrote
+    again = compute_metrics(list(preds["prediction"]), list(preds["label"]))
+    assert report["word_accuracy"] == pytest.approx(again.word_accuracy)
+    assert report["cer"] == pytest.approx(again.cer)
+    assert (preds["correct"] == (preds["prediction"] == preds["label"])).all()
+    assert (preds["edit_distance"] >= 0).all() and preds["confidence"].between(0, 1).all()
+    assert report["out_of_charset"] == int((~preds["in_charset"]).sum())
+    assert report["out_of_charset"] == sum("j" in label for label in val_labels)
+    assert report["subsets"]["alphanumeric"]["n"] == len(val_labels)  # all letters
+    assert report["decoder"] == "greedy" and isinstance(report["char_confusions"], list)
+
+
+def test_eval_beam_and_lexicon_decoders(trained, tmp_path):
+    greedy = _eval(trained, tmp_path / "g")
+    beam = _eval(trained, tmp_path / "b", "--decoder", "beam", "--beam-width", "1")
+    assert greedy.exit_code == 0 and beam.exit_code == 0, beam.output
+    g = pd.read_parquet(tmp_path / "g" / "predictions.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "predictions.parquet")
+    assert list(g["prediction"]) == list(b["prediction"])  # width 1 is greedy
+    lexicon = tmp_path / "words.txt"
+    words = ["abc", "bad", "cafe", "hide", "dig"]
+    lexicon.write_text("\ufeff" + "\n".join(words) + "\n\n", encoding="utf-8")
+    lex = _eval(trained, tmp_path / "l", "--lexicon", str(lexicon))
+    assert lex.exit_code == 0, lex.output
+    report = json.loads((tmp_path / "l" / "report.json").read_text())
+    assert report["decoder"] == "greedy+lexicon" and report["lexicon_words"] == len(words)
+    assert set(pd.read_parquet(tmp_path / "l" / "predictions.parquet")["prediction"]) <= set(words)
+
+
+def test_recognizer_matches_eval_on_numpy_and_pil_inputs(trained, tmp_path):
+    assert _eval(trained, tmp_path).exit_code == 0
+    preds = pd.read_parquet(tmp_path / "predictions.parquet")
+    table = pd.read_parquet(trained["test"]).query("split == 'val'")
+    crops = {(r.image_id, r.line_no): decode_crop(r.crop) for r in table.itertuples()}
+    recognizer = Recognizer.from_checkpoint(trained["checkpoint"])  # same batches as eval
+    keys = list(zip(preds["image_id"], preds["line_no"], strict=True))
+    grays = [crops[k] for k in keys]
+    inputs = [Image.fromarray(g) if i % 2 else np.dstack([g] * 3) for i, g in enumerate(grays)]
+    out = recognizer.predict(inputs)
+    assert [p.text for p in out] == list(preds["prediction"])
+    assert np.allclose([p.confidence for p in out], preds["confidence"], atol=1e-4)
+    lexicon = recognizer.predict(grays[:4], DecodeConfig(lexicon=("abc", "gig")))
+    assert {p.text for p in lexicon} <= {"abc", "gig"}
+
+
+def test_to_gray_accepts_common_layouts():
+    rgb = np.zeros((5, 7, 3), np.uint8)
+    rgb[..., 0] = 255
+    assert to_gray(rgb).shape == (5, 7) and to_gray(rgb).max() > 0
+    assert to_gray(Image.new("RGBA", (7, 5))).shape == (5, 7)
+    with pytest.raises(ValueError, match="shape"):
+        to_gray(np.zeros((5, 7, 2)))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_export_matches_eager_pytorch(trained, tmp_path, fmt):
+    out = tmp_path / f"model.{fmt}"
+    result = CliRunner().invoke(
+        export_command,
+        ["--checkpoint", str(trained["checkpoint"]), "--format", fmt, "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    state = load_checkpoint(trained["checkpoint"])
+    model = build_model(state["model_name"], len(state["charset"]["charset"]) + 1)
+    model.load_state_dict(state["model"])
+    model.eval()
+    for batch, width in ((3, 96), (1, 200)):  # batch and width differ from the export's example
+        images = torch.rand(batch, 1, 32, width) * 2 - 1
+        with torch.inference_mode():
+            expected = model(images).numpy()
+        if fmt == "onnx":
+            import onnxruntime as ort
+
+            session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+            got = session.run(["logits"], {"images": images.numpy()})[0]
+        else:
+            extra = {"textrec.json": ""}
+            scripted = torch.jit.load(str(out), _extra_files=extra)
+            assert json.loads(extra["textrec.json"])["charset"] == state["charset"]
+            with torch.inference_mode():
+                got = scripted(images).numpy()
+        assert got.shape == expected.shape == (batch, width // 4, model.num_classes)
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_predict_crops_with_checkpoint_and_onnx_agree(trained, tmp_path):
+    onnx_file = tmp_path / "m.onnx"
+    runner = CliRunner()
+    args = ["--checkpoint", str(trained["checkpoint"]), "--out", str(onnx_file)]
+    assert runner.invoke(export_command, args).exit_code == 0
+    rng = np.random.default_rng(0)
+    files = []
+    for i, label in enumerate(["abc", "hig", "d", "jab"]):
+        path = tmp_path / f"crop {i}.png"  # a space in the name on purpose
+        Image.fromarray(word_crop(label, rng)).save(path)
+        files.append(str(path))
+    eager = runner.invoke(predict_command, ["--checkpoint", str(trained["checkpoint"]), *files])
+    onnx = runner.invoke(predict_command, ["--onnx", str(onnx_file), *files])
+    assert eager.exit_code == 0 and onnx.exit_code == 0, onnx.output
+    eager_rows = [line.split("\t") for line in eager.output.strip().splitlines()]
+    onnx_rows = [line.split("\t") for line in onnx.output.strip().splitlines()]
+    assert [r[0] for r in eager_rows] == files
+    assert [r[:2] for r in eager_rows] == [r[:2] for r in onnx_rows]
+    expected = Recognizer.from_checkpoint(trained["checkpoint"]).predict(
+        [Image.open(f) for f in files]
+    )
+    assert [r[1] for r in eager_rows] == [p.text for p in expected]
+
+
+def test_predict_scenes_uses_the_manifest_crops(trained, tmp_path, scenes):
+    images, gt = tmp_path / "images", tmp_path / "gt"
+    quad = ",".join(str(v) for v in scenes.PATCH)
+    scenes.write(images, gt, "img_1", [f"{quad},abc", f"{quad},###"], scenes.image())
+    image, moved = scenes.rotated(30)
+    scenes.write(images, gt, "img_2", [",".join(f"{v:.1f}" for v in moved) + ",hid"], image)
+    out = tmp_path / "pred.csv"
+    args = ["--checkpoint", str(trained["checkpoint"]), "--images", str(images), "--gt", str(gt)]
+    result = CliRunner().invoke(predict_command, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 2  # the ### line is not recognized
+    manifest_out = tmp_path / "m"
+    built = CliRunner().invoke(
+        manifest_command,
+        ["--images", str(images), "--gt", str(gt), "--out", str(manifest_out), "--quiet"],
+    )
+    assert built.exit_code == 0, built.output
+    table = pd.read_parquet(manifest_out / "manifest.parquet").sort_values("image_id")
+    expected = Recognizer.from_checkpoint(trained["checkpoint"]).predict(
+        [decode_crop(c) for c in table["crop"]]
+    )
+    by_file = {Path(r["file"]).stem: r["text"] for r in rows}
+    assert [by_file[i] for i in table["image_id"]] == [p.text for p in expected]
+
+
+def test_bad_paths_give_one_line_errors(trained, tmp_path):
+    runner = CliRunner()
+    bogus = tmp_path / "bogus.onnx"
+    bogus.write_bytes(b"not a model")
+    ckpt, manifest, out = str(trained["checkpoint"]), str(trained["test"]), str(tmp_path / "o")
+    cases = [
+        (eval_command, ["--checkpoint", str(tmp_path / "no.pt"), "--manifest", manifest]),
+        (eval_command, ["--checkpoint", ckpt, "--manifest", str(tmp_path / "no.parquet")]),
+        (eval_command, ["--checkpoint", ckpt, "--manifest", manifest, "--split", "test"]),
+        (eval_command, ["--onnx", str(bogus), "--manifest", manifest, "--split", "val"]),
+        (eval_command, ["--manifest", manifest, "--split", "val"]),
+        (predict_command, ["--checkpoint", ckpt]),
+        (predict_command, ["--checkpoint", ckpt, str(tmp_path / "missing.png")]),
+        (export_command, ["--checkpoint", ckpt, "--out", str(tmp_path / "no" / "m.onnx")]),
+        (export_command, ["--checkpoint", manifest, "--out", str(tmp_path / "m.onnx")]),
+    ]
+    for command, args in cases:
+        if command is eval_command:
+            args = [*args, "--out", out]
+        result = runner.invoke(command, args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+        assert "Traceback" not in result.output
+
+
+def test_metric_helpers():
+    assert is_alphanumeric_word("Caf\u00e9") and is_alphanumeric_word("42")
+    assert not is_alphanumeric_word("e-mail") and not is_alphanumeric_word("")
+    confusions = char_confusions([("cot", "cat"), ("ct", "cat"), ("cats", "cat")])
+    as_pairs = {(c["label"], c["prediction"]): c["count"] for c in confusions}
+    assert as_pairs == {("a", "o"): 1, ("a", ""): 1, ("", "s"): 1}
