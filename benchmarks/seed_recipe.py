@@ -33,8 +33,7 @@ from benchmarks.bench_inference import seed_predict
 from benchmarks.common import write_result
 from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, H, W
 from textrec_data.stream import decode_crop
-from textrec_model.evaluate import compute_metrics
-from textrec_model.evaluation import is_alphanumeric_word
+from textrec_model.evaluate import compute_metrics, is_alphanumeric_word
 
 
 def seed_label(text: str) -> str:

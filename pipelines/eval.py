@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from textrec_model.evaluation import EvalConfig, evaluate
+from textrec_model.evaluate import EvalConfig, evaluate
 from textrec_model.recognizer import DECODERS
 
 

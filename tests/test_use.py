@@ -21,8 +21,7 @@ from pipelines.predict import command as predict_command
 from textrec_data.stream import decode_crop
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.crnn import build_model
-from textrec_model.evaluate import compute_metrics
-from textrec_model.evaluation import char_confusions, is_alphanumeric_word
+from textrec_model.evaluate import char_confusions, compute_metrics, is_alphanumeric_word
 from textrec_model.recognizer import DecodeConfig, Recognizer, to_gray
 from textrec_model.train import TrainConfig, train
 

@@ -246,12 +246,32 @@ def _replace_dir(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temp_dirs(out: Path) -> None:
+    """Delete ``.<out>.tmp-<pid>`` dirs left by killed runs (their process is gone). The
+    previous complete output and any ``.<out>.old-<pid>`` (a kill during the final swap) stay."""
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def build_manifest(config: ManifestConfig, progress: bool = True) -> dict:
     """Run the manifest stage; return the report (also written to ``out/report.json``)."""
     given_charset = validate_config(config)
     tasks, images_without_gt = plan_tasks(config)
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_dirs(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

@@ -81,13 +81,8 @@ def parse_gt_line(line: str, line_no: int) -> GTWord | GTReject:
 
 
 def split_lines(data: bytes) -> list[bytes]:
-    """Lines of a file's bytes: LF or CRLF endings, a final line ending is not a line."""
-    if not data:
-        return []
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+    """Lines of a file's bytes: LF, CRLF or lone CR endings; a final line ending is not a line."""
+    return data.splitlines()
 
 
 def parse_gt_bytes(data: bytes) -> list[GTWord | GTReject]:

@@ -12,7 +12,8 @@ import math
 import random
 import signal
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tqdm import tqdm
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_data.manifest import atomic_path
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
 from textrec_model.checkpoint import load_checkpoint, save_checkpoint
 from textrec_model.crnn import CRNN, build_model
@@ -198,19 +200,26 @@ def validate(
     return metrics
 
 
-def _stop_on_signal() -> dict:
-    """SIGTERM/SIGINT set a flag: the loop finishes its step, writes last.pt and exits."""
+@contextmanager
+def _stop_on_signal() -> Iterator[dict]:
+    """While active, SIGTERM/SIGINT set a flag: the loop finishes its step, writes last.pt and
+    exits. The previous handlers come back afterwards."""
     flag = {"stop": False, "signal": None}
 
     def handler(signum, _frame):
         flag["stop"], flag["signal"] = True, signal.Signals(signum).name
 
+    previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
-            signal.signal(sig, handler)
+            previous[sig] = signal.signal(sig, handler)
         except ValueError:  # not the main thread (e.g. called from a test runner thread)
             pass
-    return flag
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict:
@@ -224,12 +233,15 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     if dist_info.enabled and device.type == "cuda":
         device = torch.device("cuda", dist_info.local_rank)
     try:
-        return _train(config, device, dist_info, progress)
+        with _stop_on_signal() as flag:
+            return _train(config, device, dist_info, progress, flag)
     finally:
         cleanup_distributed()
 
 
-def _train(config: TrainConfig, device: torch.device, dist_info: DistInfo, progress: bool) -> dict:
+def _train(
+    config: TrainConfig, device: torch.device, dist_info: DistInfo, progress: bool, flag: dict
+) -> dict:
     out = Path(config.out)
     probe = ManifestStream(config.manifests, config.train_split, config.stream_config(True))
     charset, train_rows = probe.charset, probe.split_rows
@@ -262,6 +274,8 @@ def _train(config: TrainConfig, device: torch.device, dist_info: DistInfo, progr
         )
     if dist_info.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        for stale in out.glob(".*.tmp-*"):  # a checkpoint write cut short by a kill
+            stale.unlink(missing_ok=True)
         if config.resume:
             _truncate_metrics(out / "metrics.jsonl", step)
         (out / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
@@ -302,7 +316,6 @@ def _train(config: TrainConfig, device: torch.device, dist_info: DistInfo, progr
             out / name,
         )
 
-    flag = _stop_on_signal()
     ddp_model.train()
     bar = tqdm(
         total=total_steps,
@@ -416,4 +429,5 @@ def _truncate_metrics(path: Path, step: int) -> None:
     """Drop metrics logged after the checkpoint a run resumes from (they will be redone)."""
     records = [r for r in read_metrics(path) if r["step"] <= step]
     if path.exists():
-        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
