@@ -400,10 +400,15 @@ def _bad_manifests(built, tmp_path: Path) -> dict[str, Path]:
         writer.write_table(source.read())
         writer.add_key_value_metadata({METADATA_KEY: json.dumps(metadata)})
     paths["rejects"] = built["out"] / "rejects.parquet"  # a textrec file but not a manifest
+    whole = (built["out"] / "manifest.parquet").read_bytes()
+    paths["truncated"] = tmp_path / "truncated.parquet"  # e.g. a copy cut short
+    paths["truncated"].write_bytes(whole[: len(whole) // 2])
     return paths
 
 
-@pytest.mark.parametrize("kind", ["missing", "not_parquet", "no_metadata", "version_99", "rejects"])
+@pytest.mark.parametrize(
+    "kind", ["missing", "not_parquet", "no_metadata", "version_99", "rejects", "truncated"]
+)
 def test_read_manifest_info_errors_name_the_file(built, tmp_path, kind):
     path = _bad_manifests(built, tmp_path)[kind]
     with pytest.raises(InputError) as excinfo:

@@ -256,6 +256,33 @@ def test_kill_during_checkpoint_save_keeps_the_previous_checkpoint(small_manifes
     assert not list(out.glob(".*.tmp-*"))  # the leftover is cleaned up
 
 
+def test_corrupt_or_foreign_checkpoints_give_one_line_errors(small_manifest, tmp_path):
+    run = tmp_path / "run"
+    _straight_run(small_manifest, run)
+    good = (run / "last.pt").read_bytes()
+    state = torch.load(run / "last.pt", weights_only=False)
+    bad = {"truncated": tmp_path / "truncated.pt", "foreign": tmp_path / "foreign.pt",
+           "newer": tmp_path / "newer.pt", "not_torch": tmp_path / "notes.pt"}  # fmt: skip
+    bad["truncated"].write_bytes(good[: len(good) // 2])
+    torch.save({"weights": torch.zeros(3)}, bad["foreign"])
+    torch.save({**state, "checkpoint_version": 99}, bad["newer"])
+    bad["not_torch"].write_text("hello")
+    runner = CliRunner()
+    for kind, path in bad.items():
+        args = ["--checkpoint", str(path), "--manifest", str(small_manifest), "--split", "val"]
+        result = runner.invoke(eval_command, [*args, "--out", str(tmp_path / "e"), "--quiet"])
+        assert result.exit_code == 2, (kind, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), (kind, result.output)
+    # resuming from a truncated last.pt: an error, and the file is left as it is
+    (run / "last.pt").write_bytes(good[:1000])
+    result = runner.invoke(
+        train_command, ["--manifest", str(small_manifest), "--out", str(run), "--resume"]
+    )
+    assert result.exit_code == 2 and "truncated or corrupt" in result.output
+    assert (run / "last.pt").read_bytes() == good[:1000]
+
+
 # ---------------------------------------------------------------- numerical faults
 
 
