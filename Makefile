@@ -17,8 +17,9 @@ MANIFEST ?= $(OUT)/manifest/manifest.parquet
 # on 2 CPU cores (see README). ARGS come last, so they override it.
 TRAIN_ARGS ?= --max-steps 2400 --lr 2e-3 --eval-every 300
 ARGS ?=
+EVAL_SPLIT ?= val
 
-.PHONY: help install manifest train test test-slow bench lint clean
+.PHONY: help install manifest train eval test test-slow bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +37,10 @@ manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OU
 
 train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override)
 	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(TRAIN_ARGS) $(ARGS)
+
+eval:  ## score OUT/train/best.pt on the manifest's val split (EVAL_SPLIT= ARGS= override)
+	$(VENV)/bin/textrec eval --checkpoint $(OUT)/train/best.pt --manifest $(MANIFEST) \
+		--split $(EVAL_SPLIT) --out $(OUT)/eval $(ARGS)
 
 test:  ## run the fast test suite
 	$(PY) -m pytest -q

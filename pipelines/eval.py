@@ -46,7 +46,7 @@ def format_report(report: dict) -> str:
 def command(quiet: bool, **options) -> None:
     """Score a model on one split; writes OUT/report.json, predictions.parquet, errors.png/html.
 
-    Protocols: exact match, case-insensitive, and alphanumeric (case-insensitive, only letters
+    Protocols: exact match, case-insensitive, and alphanumeric (case-insensitive, only ASCII letters
     and digits compared: the protocol of most recognition papers).
     """
     config = EvalConfig(**options)

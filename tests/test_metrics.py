@@ -14,9 +14,10 @@ def metrics(prediction: str, label: str) -> WordMetrics:
 def test_alnum_fold() -> None:
     assert alnum_fold("Hello, World!") == "helloworld"
     assert alnum_fold("A-1 #2") == "a12"
-    assert alnum_fold("Café") == "café"
-    assert alnum_fold("cafe\u0301") == "café"  # NFD input is composed first
-    assert alnum_fold("STRAßE") == "straße"
+    # the paper protocol keeps ASCII letters and digits only
+    assert alnum_fold("Café") == "caf"
+    assert alnum_fold("cafe\u0301") == "caf"  # NFD input is composed first, then folded
+    assert alnum_fold("STRAßE") == "strae"
     assert alnum_fold("!!") == ""
 
 
@@ -60,7 +61,7 @@ def test_empty_label() -> None:
 
 
 def test_unicode() -> None:
-    # "cafe" vs "café": one substitution -> cer 1/4; 1-NED 1 - 1/4; é is a letter, kept by alnum
+    # "cafe" vs "café": one substitution -> cer 1/4; 1-NED 1 - 1/4; alnum: "cafe" vs "caf"
     m = metrics("cafe", "café")
     assert (m.word_accuracy, m.word_accuracy_ci, m.word_accuracy_alnum) == (0.0, 0.0, 0.0)
     assert m.cer == pytest.approx(0.25)

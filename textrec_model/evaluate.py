@@ -3,7 +3,7 @@
 Protocols (numbers from different protocols are not comparable; report them side by side):
 - exact: ``prediction == label``;
 - case-insensitive: equal after ``str.lower()``;
-- alphanumeric: equal after :func:`alnum_fold` (lowercase, letters and digits only).
+- alphanumeric: equal after :func:`alnum_fold` (lowercase, only 0-9 and a-z).
 
 :func:`evaluate` writes ``report.json`` (metrics under the three protocols, the alphanumeric
 subset, out-of-charset count, character confusions), ``predictions.parquet`` (one row per word),
@@ -36,10 +36,13 @@ from textrec_data.manifest import atomic_path, read_manifest_info
 from textrec_data.stream import decode_crop
 from textrec_model.recognizer import DecodeConfig, Recognizer, read_lexicon
 
+ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
 
 def alnum_fold(text: str) -> str:
-    """Lowercase ``text`` (NFC) and keep only its letters and digits (``str.isalnum``)."""
-    return "".join(c for c in unicodedata.normalize("NFC", text).lower() if c.isalnum())
+    """Lowercase ``text`` (NFC) and keep only ``0-9a-z``: the alphanumeric protocol exactly as
+    deep-text-recognition-benchmark scores it (so "CAFÉ" folds to "caf")."""
+    return "".join(c for c in unicodedata.normalize("NFC", text).lower() if c in ALNUM)
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,9 @@ class EvalConfig:
 
 
 def is_alphanumeric_word(label: str) -> bool:
-    """True for labels made only of letters and digits (the 'alphanumeric subset')."""
-    return bool(label) and all(c.isalnum() for c in label)
+    """True for labels made only of ASCII letters and digits (the 'alphanumeric subset': 1922
+    of IC15's 2077 test words)."""
+    return bool(label) and all(c in ALNUM for c in label.lower())
 
 
 def char_confusions(pairs: list[tuple[str, str]], top: int = 20) -> list[dict]:
