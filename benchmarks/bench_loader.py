@@ -8,9 +8,7 @@ and over one 10x larger (in fresh subprocesses).
 from __future__ import annotations
 
 import json
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +17,14 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import DataLoader
 
-from benchmarks.common import WORK, dataset_dirs, median, write_result
+from benchmarks.common import (
+    WORK,
+    dataset_dirs,
+    median,
+    peak_rss_mib,
+    run_measured,
+    write_result,
+)
 from benchmarks.seed_baseline import CTCTokenizer, ICDAR_CTCDataset, build_vocab, collate_fn
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.manifest import MANIFEST_SCHEMA, TableWriter, read_manifest_info
@@ -61,9 +66,7 @@ def stream_pass_rss(manifest: str) -> dict:
     """Run in a subprocess: one full pass over the train split; report peak RSS (MiB)."""
     stream = ManifestStream([manifest], "train", StreamConfig(batch_size=BATCH), epochs=1)
     rows = sum(len(b.labels) for b in DataLoader(stream, batch_size=None, num_workers=WORKERS))
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"rows": rows, "rss_main_mib": own, "rss_worker_mib": kids, "rss_mib": own + kids}
+    return {"rows": rows, **peak_rss_mib()}
 
 
 def main(rounds: int = 3) -> dict:
@@ -90,11 +93,7 @@ def main(rounds: int = 3) -> dict:
     big = enlarge(manifest, 10, WORK / "loader_manifest_x10.parquet")
     rss = {}
     for name, path in (("x1", manifest), ("x10", big)):
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_loader", "--rss", str(path)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        rss[name] = json.loads(out.stdout.strip().splitlines()[-1])
+        rss[name] = run_measured("benchmarks.bench_loader", str(path))
     growth = rss["x10"]["rss_mib"] / rss["x1"]["rss_mib"] - 1
     result = {
         "benchmark": "loader samples/s: ManifestStream vs seed ICDAR_CTCDataset",

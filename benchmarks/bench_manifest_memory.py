@@ -8,12 +8,10 @@ main process and of its pool workers, from ``getrusage``).
 from __future__ import annotations
 
 import json
-import resource
 import shutil
-import subprocess
 import sys
 
-from benchmarks.common import WORK, write_result
+from benchmarks.common import WORK, peak_rss_mib, run_measured, write_result
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.synth import SynthConfig, write_synth_dataset
 
@@ -23,9 +21,7 @@ SIZES = (150, 600)
 def build_rss(images: str, gt: str, out: str) -> dict:
     """Run in a subprocess: build one manifest (2 workers); report kept rows and peak RSS."""
     report = build_manifest(ManifestConfig(images, gt, out, workers=2, overwrite=True), False)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"kept": report["kept"], "rss_main_mib": own, "rss_worker_mib": kids}
+    return {"kept": report["kept"], **peak_rss_mib()}
 
 
 def main() -> dict:
@@ -35,12 +31,10 @@ def main() -> dict:
         if not (synth / "gt").is_dir():
             shutil.rmtree(synth, ignore_errors=True)
             write_synth_dataset(synth, SynthConfig(images=n, seed=11), progress=False)
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_manifest_memory", "--rss",
-             str(synth / "images"), str(synth / "gt"), str(WORK / f"memory_manifest_{n}")],
-            check=True, capture_output=True, text=True,
+        results[n] = run_measured(
+            "benchmarks.bench_manifest_memory",
+            str(synth / "images"), str(synth / "gt"), str(WORK / f"memory_manifest_{n}"),
         )  # fmt: skip
-        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
     small, big = (results[n] for n in SIZES)
     growth = big["rss_main_mib"] / small["rss_main_mib"] - 1
     result = {

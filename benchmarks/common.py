@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,21 @@ def machine() -> dict:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
+
+
+def peak_rss_mib() -> dict:
+    """Peak RSS (MiB) of this process and of its largest finished child (e.g. a pool worker)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"rss_main_mib": own, "rss_worker_mib": kids, "rss_mib": own + kids}
+
+
+def run_measured(module: str, *args: str) -> dict:
+    """Run ``python -m module --rss ARGS`` in a fresh process; its last stdout line is JSON."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--rss", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def write_result(name: str, result: dict) -> Path:
