@@ -52,4 +52,10 @@ def command(quiet: bool, **options) -> None:
     config = EvalConfig(**options)
     report = evaluate(config, progress=not quiet)
     click.echo(format_report(report))
+    if report["charset_case"] != report["manifest_case"]:
+        click.echo(
+            f"note: the model's labels are case {report['charset_case']!r}, the manifest's "
+            f"{report['manifest_case']!r}: exact accuracy, CER and 1-NED count case differences "
+            f"(build the manifest with --case {report['charset_case']} to compare like for like)"
+        )
     click.echo(f"wrote {config.out}/report.json, predictions.parquet, errors.png, errors.html")

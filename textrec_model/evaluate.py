@@ -157,8 +157,9 @@ def char_confusions(pairs: list[tuple[str, str]], top: int = 20) -> list[dict]:
     return [{"label": s, "prediction": t, "count": n} for (s, t), n in counts.most_common(top)]
 
 
-def _read_split(path: str, split: str, progress: bool) -> dict[str, list]:
-    """Columns image_id, line_no, label, crop of ``split`` rows, one row group at a time."""
+def _read_split(path: str, split: str) -> tuple[dict[str, list], str]:
+    """Columns image_id, line_no, label, crop of ``split`` rows, read one row group at a time,
+    and the manifest's case policy."""
     info = read_manifest_info(path)
     if info.split_count(split) == 0:
         have = info.metadata.get("counts", {}).get("splits", {})
@@ -172,7 +173,7 @@ def _read_split(path: str, split: str, progress: bool) -> dict[str, list]:
             if s == split:
                 for c in out:
                     out[c].append(part[c][j])
-    return out
+    return out, info.charset.case
 
 
 def _metrics_dict(predictions: list[str], labels: list[str]) -> dict:
@@ -189,7 +190,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
         recognizer = Recognizer.from_checkpoint(config.checkpoint, batch_size=config.batch_size)
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon)
-    rows = _read_split(config.manifest, config.split, progress)
+    rows, manifest_case = _read_split(config.manifest, config.split)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -222,6 +223,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
         "decoder": config.decoder if not lexicon else f"{config.decoder}+lexicon",
         "lexicon_words": len(lexicon) if lexicon else None,
         "charset_case": charset.case,
+        "manifest_case": manifest_case,
         "char_confusions": char_confusions(
             [(t, apply_case(label, charset.case)) for t, label in pairs]
         ),
