@@ -182,3 +182,11 @@ def test_torchrun_two_gloo_processes_train(manifest, tmp_path):
     assert state["step"] == 4
     vals = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["n"] for r in vals if r["kind"] == "val"] == [12, 12]  # both ranks' val rows
+
+
+def test_a_repeated_manifest_weights_training_but_is_validated_once(manifest, tmp_path):
+    config = _config(manifest, tmp_path, max_steps=2, eval_every=2)
+    metrics = train(replace(config, manifests=(str(manifest),) * 3), False)
+    assert metrics["n"] == 12  # the val split once, not three times
+    stream = ManifestStream([manifest] * 3, "train", StreamConfig(batch_size=8), epochs=1)
+    assert sum(len(b.labels) for b in stream) == 3 * 48  # every train row three times

@@ -157,10 +157,13 @@ def set_rng_state(state: dict) -> None:
 def _split_stream(
     config: TrainConfig, train: bool, charset: Charset, dist_info: DistInfo, **kwargs
 ) -> ManifestStream:
-    """This rank's stream over the train split (augmented) or the val split (plain)."""
+    """This rank's stream over the train split (augmented) or the val split (plain).
+
+    A manifest given several times (to weight it in training) is validated once."""
     split = config.train_split if train else config.val_split
+    manifests = config.manifests if train else tuple(dict.fromkeys(config.manifests))
     return ManifestStream(
-        config.manifests,
+        manifests,
         split,
         config.stream_config(train=train),
         charset,
