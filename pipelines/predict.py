@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -67,7 +68,9 @@ def command(
     lexicon: str | None,
 ) -> None:
     """Recognize word-crop images (CROPS...), or with --images/--gt the words of scene images,
-    cropped by their quads exactly as `textrec manifest` does (`###` lines are skipped).
+    cropped by their quads exactly as `textrec manifest` does. GT lines may omit the
+    transcription (8 coordinates: a detector's output); `###` and unusable lines are skipped
+    and counted on stderr.
 
     Prints `file<TAB>text<TAB>confidence` per word, or writes --out (.csv or .jsonl).
     """
@@ -86,12 +89,17 @@ def command(
         grays = [_load_crop(c) for c in crops]
     else:
         sources, grays = [], []
-        for rows, _ in scene_word_crops(images, gt):
+        skipped: Counter[str] = Counter()
+        for rows, rejects in scene_word_crops(images, gt):
+            skipped.update(r["reason"] for r in rejects)
             for row in rows:
                 sources.append(
                     {"file": row["image_path"], "line_no": row["line_no"], "quad": row["quad"]}
                 )
                 grays.append(decode_crop(row["crop"]))
+        if skipped:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
+            click.echo(f"skipped {sum(skipped.values())} GT lines: {reasons}", err=True)
     predictions = recognizer.predict(grays, decode)
     records = [
         {**s, "text": p.text, "confidence": round(p.confidence, 4)}

@@ -205,6 +205,20 @@ def test_predict_scenes_uses_the_manifest_crops(trained, tmp_path, scenes):
     assert [by_file[i] for i in table["image_id"]] == [p.text for p in expected]
 
 
+def test_predict_scenes_takes_quads_without_transcription(trained, tmp_path, scenes):
+    images, gt = tmp_path / "images", tmp_path / "gt"
+    quad = ",".join(str(v) for v in scenes.PATCH)
+    lines = [quad, f"{quad},", f"{quad},abc", f"{quad},###", "1,2,3"]  # detector-style first
+    scenes.write(images, gt, "img_1", lines, scenes.image())
+    args = ["--checkpoint", str(trained["checkpoint"]), "--images", str(images), "--gt", str(gt)]
+    result = CliRunner().invoke(predict_command, [*args, "--out", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "skipped 2 GT lines: malformed 1, placeholder 1" in result.output
+    rows = pd.read_json(tmp_path / "p.jsonl", lines=True)
+    assert list(rows["line_no"]) == [1, 2, 3]
+    assert rows["text"].nunique() == 1  # the same quad, the same crop, the same answer
+
+
 def test_bad_paths_give_one_line_errors(trained, tmp_path):
     runner = CliRunner()
     bogus = tmp_path / "bogus.onnx"

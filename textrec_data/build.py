@@ -115,12 +115,16 @@ def _reject(task: ImageTask, line_no: int, raw: str, reason: str) -> dict:
 
 
 def process_image(
-    task: ImageTask, case: str = "keep", charset: Charset | None = None
+    task: ImageTask,
+    case: str = "keep",
+    charset: Charset | None = None,
+    require_text: bool = True,
 ) -> ImageResult:
-    """Parse one GT file, decode its image once and crop every legible word."""
+    """Parse one GT file, decode its image once and crop every legible word (with
+    ``require_text=False``, also quads without a transcription)."""
     result = ImageResult()
     try:
-        parsed = parse_gt_bytes(Path(task.gt_path).read_bytes())
+        parsed = parse_gt_bytes(Path(task.gt_path).read_bytes(), require_text)
     except OSError as exc:
         raise InputError(f"{task.gt_path}: cannot read GT file ({exc.strerror})") from exc
     result.lines = len(parsed)
@@ -151,7 +155,7 @@ def process_image(
         if not overlaps_image(points, image.shape[1], image.shape[0]):
             result.rejects.append(_reject(task, item.line_no, item.raw, "outside_image"))
             continue
-        crop = make_upright(crop_quad(image, points), label)
+        crop = make_upright(crop_quad(image, points), label or None)
         ok, png = cv2.imencode(".png", crop)
         if not ok:  # pragma: no cover - OpenCV cannot fail to encode a non-empty uint8 image
             raise RuntimeError(f"PNG encoding failed for {task.gt_path}:{item.line_no}")
@@ -381,8 +385,9 @@ def _image_results(
 def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[dict]]]:
     """Per GT file of a scene dataset: the word rows (as in the manifest: ``image_id``,
     ``line_no``, ``quad``, ``text``, ``crop`` PNG...) and the rejected lines, cropped exactly
-    as the manifest stage does. For recognizing the words of scene images with known quads."""
+    as the manifest stage does. For recognizing the words of scene images with known quads:
+    lines of 8 coordinates without a transcription count as words (text ``""``)."""
     tasks, _ = plan_tasks(ManifestConfig(images=images, gt=gt, out="", split="test"))
     for task in tasks:
-        result = process_image(task)
+        result = process_image(task, require_text=False)
         yield result.rows, result.rejects

@@ -93,9 +93,10 @@ def crop_quad(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     )
 
 
-def make_upright(crop: np.ndarray, text: str) -> np.ndarray:
-    """Rotate a vertical crop (much taller than wide, >1 character) to read left to right."""
+def make_upright(crop: np.ndarray, text: str | None) -> np.ndarray:
+    """Rotate a vertical crop (much taller than wide, >1 character) to read left to right.
+    ``text`` None (not known yet, e.g. at prediction time) counts as several characters."""
     h, w = crop.shape[:2]
-    if len(text) > 1 and h > VERTICAL_ASPECT * w:
+    if (text is None or len(text) > 1) and h > VERTICAL_ASPECT * w:
         return cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
     return crop

@@ -59,11 +59,16 @@ def is_placeholder(text: str) -> bool:
     return bool(stripped) and set(stripped) == {"#"}
 
 
-def parse_gt_line(line: str, line_no: int) -> GTWord | GTReject:
-    """Parse one decoded GT line (without its line ending)."""
+def parse_gt_line(line: str, line_no: int, require_text: bool = True) -> GTWord | GTReject:
+    """Parse one decoded GT line (without its line ending).
+
+    ``require_text=False`` (quads to recognize, e.g. a detector's output) also takes lines of
+    just 8 coordinates, and empty transcriptions, as words with text ``""``."""
     if not line.strip():
         return GTReject(line_no, line, "blank_line")
     parts = line.split(",", 8)
+    if len(parts) == 8 and not require_text:
+        parts.append("")
     if len(parts) < 9:
         return GTReject(line_no, line, "malformed")
     try:
@@ -75,7 +80,7 @@ def parse_gt_line(line: str, line_no: int) -> GTWord | GTReject:
     text = normalize_text(parts[8])
     if is_placeholder(text):
         return GTReject(line_no, line, "placeholder")
-    if not text.strip():
+    if not text.strip() and require_text:
         return GTReject(line_no, line, "empty_label")
     return GTWord(line_no, line, quad, text)
 
@@ -85,12 +90,12 @@ def split_lines(data: bytes) -> list[bytes]:
     return data.splitlines()
 
 
-def parse_gt_bytes(data: bytes) -> list[GTWord | GTReject]:
+def parse_gt_bytes(data: bytes, require_text: bool = True) -> list[GTWord | GTReject]:
     """Parse a whole GT file's bytes; one result per line, in order (1-based line numbers).
 
     A UTF-8 BOM is removed. UTF-16/32 files and files with NUL bytes are rejected line by line
     with reason ``encoding``, as is any line that is not valid UTF-8: nothing is decoded with
-    characters dropped or replaced.
+    characters dropped or replaced. ``require_text``: see :func:`parse_gt_line`.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -103,7 +108,7 @@ def parse_gt_bytes(data: bytes) -> list[GTWord | GTReject]:
         except UnicodeDecodeError:
             results.append(GTReject(i, raw.decode("utf-8", "backslashreplace"), "encoding"))
             continue
-        results.append(parse_gt_line(line, i))
+        results.append(parse_gt_line(line, i, require_text))
     return results
 
 
