@@ -92,15 +92,20 @@ def _export_onnx(model: CRNN, example: torch.Tensor, meta: dict, path: Path) -> 
         os.fsync(handle.fileno())
 
 
-def read_onnx_metadata(path: str | Path) -> tuple[Charset, StreamConfig]:
-    """Charset and preprocessing of a textrec ONNX export; :class:`InputError` if it is not one."""
-    import onnxruntime as ort
-
+def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, StreamConfig]:
+    """An ONNX Runtime session of a textrec export, with its charset and preprocessing;
+    :class:`InputError` names the file when it is missing, unreadable or not a textrec export."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise InputError("ONNX models need onnxruntime: pip install 'textrec[onnx]'") from exc
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: ONNX model not found")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
     try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise InputError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0]})") from exc
     raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
@@ -108,4 +113,4 @@ def read_onnx_metadata(path: str | Path) -> tuple[Charset, StreamConfig]:
         raise InputError(f"{path}: ONNX model without textrec metadata (not a textrec export)")
     meta = json.loads(raw)
     stream = StreamConfig(height=meta["height"], max_width=meta["max_width"], shuffle=False)
-    return Charset.from_dict(meta["charset"]), stream
+    return session, Charset.from_dict(meta["charset"]), stream

@@ -20,6 +20,7 @@ from textrec_data.stream import StreamConfig, resized_width, scale_crop
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.crnn import CRNN, build_model
 from textrec_model.ctc import beam_decode, greedy_decode, lexicon_decode
+from textrec_model.export import open_onnx
 
 DECODERS = ("greedy", "beam")
 
@@ -122,23 +123,12 @@ class Recognizer:
         def run_logits(images: np.ndarray) -> torch.Tensor:
             return model(torch.from_numpy(images).to(device)).float().cpu()
 
-        recognizer = cls(run_logits, charset, stream, batch_size)
-        recognizer.model = model
-        return recognizer
+        return cls(run_logits, charset, stream, batch_size)
 
     @classmethod
     def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int = 0) -> Recognizer:
         """Load a ``textrec export --format onnx`` file (charset and input size in its metadata)."""
-        from textrec_model.export import read_onnx_metadata
-
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise InputError("--onnx needs onnxruntime: pip install 'textrec[onnx]'") from exc
-        charset, stream = read_onnx_metadata(path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session, charset, stream = open_onnx(path, threads)
 
         def run_logits(images: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(session.run(["logits"], {"images": images})[0])
