@@ -9,7 +9,9 @@ from pathlib import Path
 
 import torch
 
+from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_model.crnn import CRNN, build_model
 
 CHECKPOINT_VERSION = 1
 REQUIRED_KEYS = ("checkpoint_version", "model_name", "model", "charset", "config", "step")
@@ -49,3 +51,11 @@ def load_checkpoint(path: str | Path) -> dict:
             f"textrec reads ({CHECKPOINT_VERSION}); upgrade textrec"
         )
     return state
+
+
+def model_from_state(state: dict) -> CRNN:
+    """The checkpoint's model with its weights, in eval mode (on the CPU)."""
+    charset = Charset.from_dict(state["charset"])
+    model = build_model(state["model_name"], charset.num_classes)
+    model.load_state_dict(state["model"])
+    return model.eval()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -192,20 +193,31 @@ def beam_decode(
     return ids, confidences
 
 
-def _encode_lexicon(lexicon: Sequence[str], charset: Charset) -> tuple[list[str], list[list[int]]]:
-    """Lexicon words in label space (charset case policy), deduplicated, encodable, non-empty."""
-    words: dict[str, list[int]] = {}
-    for raw in lexicon:
-        word = apply_case(raw, charset.case)
-        if word and word not in words and not charset.missing(word):
-            words[word] = charset.encode(word)
-    return list(words), list(words.values())
+@dataclass(frozen=True)
+class Lexicon:
+    """Lexicon words in label space (charset case policy), deduplicated, encodable, non-empty,
+    with their ids. Build it once with :meth:`build` and decode any number of batches."""
+
+    words: list[str]
+    ids: list[list[int]]
+
+    @classmethod
+    def build(cls, lexicon: Sequence[str], charset: Charset) -> Lexicon:
+        """Raises ``ValueError`` when no word of ``lexicon`` can be encoded."""
+        encoded: dict[str, list[int]] = {}
+        for raw in lexicon:
+            word = apply_case(raw, charset.case)
+            if word and word not in encoded and not charset.missing(word):
+                encoded[word] = charset.encode(word)
+        if not encoded:
+            raise ValueError("lexicon has no word that the charset can encode")
+        return cls(list(encoded), list(encoded.values()))
 
 
 def lexicon_decode(
     logits: Tensor,
     lengths: Tensor,
-    lexicon: Sequence[str],
+    lexicon: Lexicon | Sequence[str],
     charset: Charset,
     top_k: int = 50,
 ) -> tuple[list[str], list[float]]:
@@ -217,11 +229,12 @@ def lexicon_decode(
     more than ``top_k`` words remain, each sample's candidates are the ``top_k`` nearest by
     Levenshtein distance to its greedy string, then rescored by CTC likelihood. Words that
     cannot fit in a sample's steps score ``-inf``; ties go to the earlier lexicon word.
+    ``lexicon`` is a word list or a :class:`Lexicon` built once for many batches.
     """
     steps = _check_lengths(logits, lengths)
-    words, encoded = _encode_lexicon(lexicon, charset)
-    if not words:
-        raise ValueError("lexicon has no word that the charset can encode")
+    if not isinstance(lexicon, Lexicon):
+        lexicon = Lexicon.build(lexicon, charset)
+    words, encoded = lexicon.words, lexicon.ids
     log_probs = logits.detach().float().log_softmax(-1).cpu()  # (B, T, C)
     if len(words) > top_k:
         greedy_ids, _ = greedy_decode(logits, lengths)

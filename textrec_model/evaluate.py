@@ -28,7 +28,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rapidfuzz.distance import Levenshtein
-from tqdm import tqdm
 
 from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
@@ -196,14 +195,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
 
     started = time.perf_counter()
     grays = [decode_crop(png) for png in rows["crop"]]
-    texts = [""] * len(grays)
-    confidences = [0.0] * len(grays)
-    bar = tqdm(total=len(grays), desc="eval", unit="word", disable=not progress)
-    for index, logits, steps in recognizer.logits(grays):
-        for i, prediction in zip(index, recognizer.decode(logits, steps, decode), strict=True):
-            texts[i], confidences[i] = prediction.text, prediction.confidence
-        bar.update(len(index))
-    bar.close()
+    predictions = recognizer.predict(grays, decode, progress=progress)
+    texts = [p.text for p in predictions]
+    confidences = [p.confidence for p in predictions]
     seconds = time.perf_counter() - started
 
     labels = rows["label"]

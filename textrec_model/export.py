@@ -19,8 +19,8 @@ from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.manifest import atomic_path
 from textrec_data.stream import StreamConfig
-from textrec_model.checkpoint import load_checkpoint
-from textrec_model.crnn import CRNN, build_model
+from textrec_model.checkpoint import load_checkpoint, model_from_state
+from textrec_model.crnn import CRNN
 
 EXPORT_FORMATS = ("onnx", "torchscript")
 METADATA_KEY = "textrec"
@@ -38,19 +38,12 @@ def export_metadata(state: dict) -> dict:
     }
 
 
-def _model(state: dict) -> CRNN:
-    charset = Charset.from_dict(state["charset"])
-    model = build_model(state["model_name"], charset.num_classes)
-    model.load_state_dict(state["model"])
-    return model.eval()
-
-
 def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
     """Write ``out`` (atomically) in ``fmt`` (``onnx`` | ``torchscript``); returns the metadata."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
     state = load_checkpoint(checkpoint)
-    model = _model(state)
+    model = model_from_state(state)
     meta = export_metadata(state)
     example = torch.zeros(2, 1, meta["height"], 128)
     out = Path(out)

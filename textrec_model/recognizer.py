@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.stream import StreamConfig, resized_width, scale_crop
-from textrec_model.checkpoint import load_checkpoint
-from textrec_model.crnn import CRNN, build_model
-from textrec_model.ctc import beam_decode, greedy_decode, lexicon_decode
+from textrec_model.checkpoint import load_checkpoint, model_from_state
+from textrec_model.crnn import CRNN
+from textrec_model.ctc import Lexicon, beam_decode, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx
 
 DECODERS = ("greedy", "beam")
@@ -110,9 +111,7 @@ class Recognizer:
         """Load a textrec checkpoint (``best.pt`` / ``last.pt``) for inference on ``device``."""
         state = load_checkpoint(path)
         charset = Charset.from_dict(state["charset"])
-        model = build_model(state["model_name"], charset.num_classes)
-        model.load_state_dict(state["model"])
-        model.eval().to(device)
+        model = model_from_state(state).to(device)
         stream = StreamConfig(
             height=state["config"]["height"],
             max_width=state["config"]["max_width"],
@@ -152,28 +151,46 @@ class Recognizer:
             yield index, logits, steps.clamp(max=logits.shape[1])
 
     def decode(
-        self, logits: torch.Tensor, steps: torch.Tensor, decode: DecodeConfig
+        self,
+        logits: torch.Tensor,
+        steps: torch.Tensor,
+        decode: DecodeConfig,
+        lexicon: Lexicon | None = None,
     ) -> list[Prediction]:
-        """Text and confidence per sample of ``logits`` ``(B, T, C)`` (first ``steps[b]``)."""
-        if decode.decoder == "beam":
-            ids, confidences = beam_decode(logits, steps, decode.beam_width)
+        """Text and confidence per sample of ``logits`` ``(B, T, C)`` (first ``steps[b]``).
+        With a ``lexicon`` the answer is a lexicon word, whatever ``decode.decoder`` says."""
+        if lexicon is not None:
+            texts, confidences = lexicon_decode(logits, steps, lexicon, self.charset)
         else:
-            ids, confidences = greedy_decode(logits, steps)
-        texts = [self.charset.decode(seq) for seq in ids]
-        if decode.lexicon:
-            texts, confidences = lexicon_decode(logits, steps, decode.lexicon, self.charset)
+            if decode.decoder == "beam":
+                ids, confidences = beam_decode(logits, steps, decode.beam_width)
+            else:
+                ids, confidences = greedy_decode(logits, steps)
+            texts = [self.charset.decode(seq) for seq in ids]
         return [Prediction(t, float(c)) for t, c in zip(texts, confidences, strict=True)]
 
     def predict(
         self,
         images: Sequence[np.ndarray | Image.Image],
         decode: DecodeConfig | None = None,
+        progress: bool = False,
     ) -> list[Prediction]:
         """Recognize word crops (numpy arrays or PIL images), in input order."""
         decode = decode or DecodeConfig()
+        lexicon = None
+        if decode.lexicon:
+            try:
+                lexicon = Lexicon.build(decode.lexicon, self.charset)
+            except ValueError as exc:
+                raise InputError(f"--lexicon: {exc}") from exc
         grays = [to_gray(image) for image in images]
         out: list[Prediction | None] = [None] * len(grays)
+        bar = tqdm(total=len(grays), desc="predict", unit="word", disable=not progress)
         for index, logits, steps in self.logits(grays):
-            for i, prediction in zip(index, self.decode(logits, steps, decode), strict=True):
+            for i, prediction in zip(
+                index, self.decode(logits, steps, decode, lexicon), strict=True
+            ):
                 out[i] = prediction
+            bar.update(len(index))
+        bar.close()
         return out  # type: ignore[return-value]
