@@ -14,13 +14,12 @@ import shutil
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pyarrow.parquet as pq
 import torch
 
 from benchmarks.common import WORK, dataset_dirs, median, write_result
-from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, H, W
+from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, seed_predict
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.manifest import read_manifest_info
 from textrec_data.stream import decode_crop
@@ -29,29 +28,7 @@ from textrec_model.crnn import build_model
 from textrec_model.export import export_model
 from textrec_model.recognizer import Recognizer
 
-SEED_BATCH, WORDS = 32, 512
-
-
-def seed_predict(model, tokenizer, grays: list[np.ndarray]) -> list[str]:
-    """The seed notebook's eager loop (its resize, batch size and greedy decode)."""
-    out = []
-    for start in range(0, len(grays), SEED_BATCH):
-        chunk = grays[start : start + SEED_BATCH]
-        imgs = [cv2.resize(g, (W, H)).astype(np.float32) / 255.0 for g in chunk]
-        batch = torch.from_numpy((np.stack(imgs) - 0.5) / 0.5).unsqueeze(1)
-        with torch.no_grad():
-            preds = model(batch).softmax(-1).argmax(-1).cpu().numpy()
-        for p in preds:
-            chars, prev = [], -1
-            for idx in p:
-                if idx == 0:
-                    prev = idx
-                    continue
-                if idx != prev:
-                    chars.append(tokenizer.idx_to_char.get(int(idx), ""))
-                prev = int(idx)
-            out.append("".join(chars))
-    return out
+WORDS = 512
 
 
 def random_checkpoint(model_name: str, charset: dict, path: Path) -> Path:

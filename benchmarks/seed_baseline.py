@@ -122,3 +122,29 @@ class CRNN_CTC_Model(nn.Module):  # noqa: N801 - the seed's name
         feat = self.features(images).squeeze(2).permute(0, 2, 1)
         out, _ = self.lstm(feat)
         return self.classifier(out)
+
+
+def seed_images(grays: list[np.ndarray]) -> torch.Tensor:
+    """The seed's preprocessing of grayscale crops: resize to 32x128, scale to [-1, 1];
+    ``(N, 1, 32, 128)``."""
+    imgs = [cv2.resize(g, (W, H)).astype(np.float32) / 255.0 for g in grays]
+    return torch.from_numpy((np.stack(imgs) - 0.5) / 0.5).unsqueeze(1)
+
+
+def seed_predict(model, tokenizer, grays: list[np.ndarray], batch: int = 32) -> list[str]:
+    """The seed notebook's eager inference loop (its resize, batch size and greedy decode)."""
+    out = []
+    for start in range(0, len(grays), batch):
+        with torch.no_grad():
+            preds = model(seed_images(grays[start : start + batch])).softmax(-1).argmax(-1)
+        for p in preds.cpu().numpy():
+            chars, prev = [], -1
+            for idx in p:
+                if idx == 0:
+                    prev = idx
+                    continue
+                if idx != prev:
+                    chars.append(tokenizer.idx_to_char.get(int(idx), ""))
+                prev = int(idx)
+            out.append("".join(chars))
+    return out

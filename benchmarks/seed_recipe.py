@@ -23,15 +23,13 @@ import math
 import random
 import time
 
-import cv2
 import numpy as np
 import pyarrow.parquet as pq
 import torch
 from torch import nn
 
-from benchmarks.bench_inference import seed_predict
 from benchmarks.common import write_result
-from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, H, W
+from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, seed_images, seed_predict
 from textrec_data.stream import decode_crop
 from textrec_model.evaluate import compute_metrics, is_alphanumeric_word
 
@@ -46,12 +44,6 @@ def load_split(manifest: str, split: str) -> tuple[list[np.ndarray], list[str]]:
     table = pq.read_table(manifest, columns=["split", "text", "crop"]).to_pydict()
     rows = [i for i, s in enumerate(table["split"]) if s == split]
     return [decode_crop(table["crop"][i]) for i in rows], [table["text"][i] for i in rows]
-
-
-def to_tensor(grays: list[np.ndarray]) -> torch.Tensor:
-    """The seed's preprocessing: resize to 32x128, scale to [-1, 1]; (N, 1, 32, 128)."""
-    imgs = [cv2.resize(g, (W, H)).astype(np.float32) / 255.0 for g in grays]
-    return torch.from_numpy((np.stack(imgs) - 0.5) / 0.5).unsqueeze(1)
 
 
 def ctc_batch_loss(model, criterion, images, targets: list[list[int]]) -> torch.Tensor:
@@ -71,9 +63,9 @@ def train_seed(args) -> dict:
     labels = [seed_label(t) for t in train_texts]
     tokenizer = CTCTokenizer(sorted({c for label in labels for c in label} | {" "}))
     keep = [i for i, label in enumerate(labels) if 1 <= len(label) <= 64]
-    x_train = to_tensor([train_grays[i] for i in keep])
+    x_train = seed_images([train_grays[i] for i in keep])
     y_train = [tokenizer.encode(labels[i]) for i in keep]
-    x_val = to_tensor(val_grays)
+    x_val = seed_images(val_grays)
     y_val = [tokenizer.encode(seed_label(t)) for t in val_texts]
 
     model = CRNN_CTC_Model(tokenizer.vocab_size)
