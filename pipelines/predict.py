@@ -13,7 +13,7 @@ from PIL import Image
 from pipelines.common import user_errors
 from textrec_data.build import scene_word_crops
 from textrec_data.errors import InputError
-from textrec_data.manifest import atomic_path
+from textrec_data.atomic import atomic_file
 from textrec_data.stream import decode_crop
 from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_lexicon
 
@@ -31,7 +31,7 @@ def _load_crop(path: str):
 def write_records(records: list[dict], out: str) -> None:
     """CSV (``.csv``) or JSON Lines (anything else) of the prediction records, atomically."""
     path = Path(out)
-    with atomic_path(path) as tmp:
+    with atomic_file(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             if path.suffix.lower() == ".csv":
                 writer = csv.DictWriter(handle, fieldnames=FIELDS)

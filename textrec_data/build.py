@@ -11,7 +11,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from textrec_data import __version__
+from textrec_data.atomic import atomic_dir
 from textrec_data.charset import CASE_POLICIES, Charset, apply_case, build_charset
 from textrec_data.errors import InputError
 from textrec_data.geometry import (
@@ -241,53 +241,16 @@ def _run_task(task: ImageTask) -> ImageResult:
     return process_image(task, *_WORKER_ARGS)
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Swap ``tmp`` in place of ``out``; the old output stays whole until the new one is there."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def remove_stale_temp_dirs(out: Path) -> None:
-    """Delete ``.<out>.tmp-<pid>`` dirs left by killed runs (their process is gone). The
-    previous complete output and any ``.<out>.old-<pid>`` (a kill during the final swap) stay."""
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-
-
 def build_manifest(config: ManifestConfig, progress: bool = True) -> dict:
     """Run the manifest stage; return the report (also written to ``out/report.json``)."""
     given_charset = validate_config(config)
     tasks, images_without_gt = plan_tasks(config)
-    out = Path(config.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_dirs(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     start = time.perf_counter()
-    try:
+    with atomic_dir(config.out) as tmp:
         report = _write_outputs(config, given_charset, tasks, images_without_gt, tmp, progress)
         report["seconds"] = round(time.perf_counter() - start, 3)
         report["rows_per_second"] = round(report["kept"] / max(report["seconds"], 1e-9), 1)
         (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
-        _replace_dir(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return report
 
 

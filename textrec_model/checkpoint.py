@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import zipfile
 from pathlib import Path
 
 import torch
 
+from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_model.crnn import CRNN, build_model
@@ -19,16 +19,8 @@ REQUIRED_KEYS = ("checkpoint_version", "model_name", "model", "charset", "config
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """``torch.save`` to a temp file beside ``path``, fsync, then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save({"checkpoint_version": CHECKPOINT_VERSION, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path, fsync=True) as tmp:
+        torch.save({"checkpoint_version": CHECKPOINT_VERSION, **state}, tmp)
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib
 
+from textrec_data.atomic import atomic_file
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -33,7 +35,6 @@ def plot_curves(records: list[dict], out_png: str | Path) -> None:
     ax_acc.set(xlabel="step", ylabel="val word accuracy", ylim=(0, 1), title="accuracy")
     ax_acc.legend()
     fig.tight_layout()
-    tmp = Path(out_png).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=90)
+    with atomic_file(out_png) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
     plt.close(fig)
-    tmp.replace(out_png)

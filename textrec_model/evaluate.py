@@ -31,7 +31,8 @@ from rapidfuzz.distance import Levenshtein
 
 from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
-from textrec_data.manifest import atomic_path, read_manifest_info
+from textrec_data.atomic import atomic_file
+from textrec_data.manifest import read_manifest_info
 from textrec_data.stream import decode_crop
 from textrec_model.recognizer import DecodeConfig, Recognizer, read_lexicon
 
@@ -241,11 +242,11 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
         },
         schema=PREDICTIONS_SCHEMA,
     )
-    with atomic_path(out / "predictions.parquet") as tmp:
+    with atomic_file(out / "predictions.parquet") as tmp:
         pq.write_table(table, tmp)
     worst = _worst_mistakes(table, GALLERY_SIZE)
     write_error_gallery(out, [(grays[i], labels[i], texts[i], confidences[i]) for i in worst])
-    with atomic_path(out / "report.json") as tmp:
+    with atomic_file(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
 
@@ -278,7 +279,7 @@ def write_error_gallery(out: Path, items: list[tuple[np.ndarray, str, str, float
     if not items:
         axes[0, 0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
     fig.tight_layout()
-    with atomic_path(out / "errors.png") as tmp:
+    with atomic_file(out / "errors.png") as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
 
@@ -297,5 +298,5 @@ def write_error_gallery(out: Path, items: list[tuple[np.ndarray, str, str, float
         "<table border='1' cellpadding='4'><tr><th>crop</th><th>label</th><th>prediction</th>"
         f"<th>confidence</th></tr>{''.join(cells)}</table>\n"
     )
-    with atomic_path(out / "errors.html") as tmp:
+    with atomic_file(out / "errors.html") as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -9,7 +9,6 @@ The charset and input size travel inside the file (ONNX metadata / TorchScript e
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import torch
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
-from textrec_data.manifest import atomic_path
+from textrec_data.atomic import atomic_file
 from textrec_data.stream import StreamConfig
 from textrec_model.checkpoint import load_checkpoint, model_from_state
 from textrec_model.crnn import CRNN
@@ -49,7 +48,7 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
-    with atomic_path(out) as tmp:
+    with atomic_file(out, fsync=True) as tmp:
         if fmt == "onnx":
             _export_onnx(model, example, meta, tmp)
         else:
@@ -81,8 +80,6 @@ def _export_onnx(model: CRNN, example: torch.Tensor, meta: dict, path: Path) -> 
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta, ensure_ascii=False)
     onnx.save(proto, str(path))
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
 
 
 def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, StreamConfig]:

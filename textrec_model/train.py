@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
-from textrec_data.manifest import atomic_path
+from textrec_data.atomic import atomic_file, remove_stale_temps
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
 from textrec_model.checkpoint import load_checkpoint, save_checkpoint
 from textrec_model.crnn import CRNN, build_model
@@ -277,8 +277,7 @@ def _train(
         )
     if dist_info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob(".*.tmp-*"):  # a checkpoint write cut short by a kill
-            stale.unlink(missing_ok=True)
+        remove_stale_temps(out)  # a checkpoint write cut short by a kill
         if config.resume:
             _truncate_metrics(out / "metrics.jsonl", step)
         (out / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
@@ -432,5 +431,5 @@ def _truncate_metrics(path: Path, step: int) -> None:
     """Drop metrics logged after the checkpoint a run resumes from (they will be redone)."""
     records = [r for r in read_metrics(path) if r["step"] <= step]
     if path.exists():
-        with atomic_path(path) as tmp:
+        with atomic_file(path) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
