@@ -22,10 +22,10 @@ from benchmarks.common import WORK, dataset_dirs, median, write_result
 from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, seed_predict
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.manifest import read_manifest_info
-from textrec_data.stream import decode_crop
+from textrec_data.preprocess import decode_crop
 from textrec_model.checkpoint import save_checkpoint
-from textrec_model.crnn import build_model
 from textrec_model.export import export_model
+from textrec_model.models import build_model
 from textrec_model.recognizer import Recognizer
 
 WORDS = 512
@@ -35,10 +35,10 @@ def random_checkpoint(model_name: str, charset: dict, path: Path) -> Path:
     """A textrec checkpoint of a freshly initialised model (inference speed only)."""
     torch.manual_seed(0)
     model = build_model(model_name, len(charset["charset"]) + 1)
-    config = {"height": 32, "max_width": 256}
+    config = {"max_width": 256}
     save_checkpoint(
-        {"model_name": model_name, "model": model.state_dict(), "charset": charset,
-         "config": config, "step": 0},
+        {"model_name": model_name, "model_args": model.model_args(), "model": model.state_dict(),
+         "charset": charset, "config": config, "step": 0},
         path,
     )  # fmt: skip
     return path

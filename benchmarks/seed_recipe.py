@@ -30,8 +30,8 @@ from torch import nn
 
 from benchmarks.common import write_result
 from benchmarks.seed_baseline import CRNN_CTC_Model, CTCTokenizer, seed_images, seed_predict
-from textrec_data.stream import decode_crop
-from textrec_model.evaluate import compute_metrics, is_alphanumeric_word
+from textrec_data.preprocess import decode_crop
+from textrec_model.metrics import compute_metrics, is_alphanumeric_word
 
 
 def seed_label(text: str) -> str:

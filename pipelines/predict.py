@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import json
-from collections import Counter
-from pathlib import Path
-
 import click
-from PIL import Image
 
 from pipelines.common import user_errors
-from textrec_data.build import scene_word_crops
 from textrec_data.errors import InputError
-from textrec_data.atomic import atomic_file
-from textrec_data.stream import decode_crop
+from textrec_model.predict import (
+    format_record,
+    load_crop_files,
+    load_scene_words,
+    predict_records,
+    write_records,
+)
 from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_lexicon
-
-FIELDS = ("file", "line_no", "quad", "text", "confidence")
-
-
-def _load_crop(path: str):
-    try:
-        with Image.open(path) as image:
-            return image.convert("L")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from exc
-
-
-def write_records(records: list[dict], out: str) -> None:
-    """CSV (``.csv``) or JSON Lines (anything else) of the prediction records, atomically."""
-    path = Path(out)
-    with atomic_file(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            if path.suffix.lower() == ".csv":
-                writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                writer.writeheader()
-                for r in records:
-                    writer.writerow({**r, "quad": " ".join(map(str, r["quad"] or []))})
-            else:
-                for r in records:
-                    handle.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
 @click.command("predict")
@@ -55,18 +28,7 @@ def write_records(records: list[dict], out: str) -> None:
 @click.option("--beam-width", default=10, show_default=True)
 @click.option("--lexicon", type=click.Path(), help="Word list: answer with lexicon words only.")
 @user_errors
-def command(
-    crops: tuple[str, ...],
-    checkpoint: str | None,
-    onnx: str | None,
-    images: str | None,
-    gt: str | None,
-    out: str | None,
-    batch_size: int,
-    decoder: str,
-    beam_width: int,
-    lexicon: str | None,
-) -> None:
+def command(crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, lexicon):
     """Recognize word-crop images (CROPS...), or with --images/--gt the words of scene images,
     cropped by their quads exactly as `textrec manifest` does. GT lines may omit the
     transcription (8 coordinates: a detector's output); `###` and unusable lines are skipped
@@ -74,41 +36,21 @@ def command(
 
     Prints `file<TAB>text<TAB>confidence` per word, or writes --out (.csv or .jsonl).
     """
-    if (checkpoint is None) == (onnx is None):
-        raise InputError("give exactly one of --checkpoint or --onnx")
     if bool(crops) == bool(images or gt) or bool(images) != bool(gt):
         raise InputError("give either word-crop images, or both --images and --gt")
-    recognizer = (
-        Recognizer.from_onnx(onnx, batch_size)
-        if onnx
-        else Recognizer.from_checkpoint(checkpoint, batch_size=batch_size)
-    )
+    recognizer = Recognizer.load(checkpoint, onnx, batch_size)
     decode = DecodeConfig(decoder, beam_width, read_lexicon(lexicon) if lexicon else None)
     if crops:
-        sources = [{"file": c, "line_no": None, "quad": None} for c in crops]
-        grays = [_load_crop(c) for c in crops]
+        sources, images_in = load_crop_files(crops)
     else:
-        sources, grays = [], []
-        skipped: Counter[str] = Counter()
-        for rows, rejects in scene_word_crops(images, gt):
-            skipped.update(r["reason"] for r in rejects)
-            for row in rows:
-                sources.append(
-                    {"file": row["image_path"], "line_no": row["line_no"], "quad": row["quad"]}
-                )
-                grays.append(decode_crop(row["crop"]))
+        sources, images_in, skipped = load_scene_words(images, gt)
         if skipped:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
             click.echo(f"skipped {sum(skipped.values())} GT lines: {reasons}", err=True)
-    predictions = recognizer.predict(grays, decode)
-    records = [
-        {**s, "text": p.text, "confidence": round(p.confidence, 4)}
-        for s, p in zip(sources, predictions, strict=True)
-    ]
+    records = predict_records(recognizer, sources, images_in, decode)
     if out:
         write_records(records, out)
         click.echo(f"wrote {len(records)} predictions to {out}", err=True)
         return
-    for r in records:
-        where = r["file"] if r["line_no"] is None else f"{r['file']}:{r['line_no']}"
-        click.echo(f"{where}\t{r['text']}\t{r['confidence']:.4f}")
+    for record in records:
+        click.echo(format_record(record))

@@ -8,6 +8,7 @@ import sys
 import click
 
 from pipelines.common import user_errors
+from textrec_model.models import PRESETS
 from textrec_model.train import TrainConfig, TrainingError, TrainingInterrupted, train
 
 _D = TrainConfig.__dataclass_fields__
@@ -30,16 +31,16 @@ def _default(name: str):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option(
     "--model",
-    type=click.Choice(["crnn", "crnn-small"]),
+    type=click.Choice(sorted(PRESETS)),
     default=_default("model"),
     show_default=True,
-    help="crnn: the seed's ~8M-param CRNN (GPUs); crnn-small: for CPUs.",
+    help="Architecture preset (crnn: the seed's ~8M-param CRNN, for GPUs; crnn-small: CPUs).",
 )
 @click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
 @click.option("--epochs", type=float, default=None, help="Passes over the train split [10].")
 @click.option("--batch-size", default=_default("batch_size"), show_default=True)
 @click.option("--lr", default=_default("lr"), show_default=True, help="Peak AdamW learning rate.")
-@click.option("--height", default=_default("height"), show_default=True)
+@click.option("--height", type=int, default=None, help="Input height [the model's].")
 @click.option("--max-width", default=_default("max_width"), show_default=True)
 @click.option("--eval-every", default=_default("eval_every"), show_default=True, help="Steps.")
 @click.option(

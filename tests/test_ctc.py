@@ -11,7 +11,6 @@ import torch.nn.functional as F
 
 from textrec_data.charset import BLANK, Charset
 from textrec_data.stream import min_ctc_length
-from textrec_model.crnn import CRNN, CRNNConfig
 from textrec_model.ctc import (
     beam_decode,
     collapse,
@@ -21,6 +20,7 @@ from textrec_model.ctc import (
     lexicon_decode,
     min_ctc_lengths,
 )
+from textrec_model.models.crnn import CRNN, CRNNConfig
 
 
 def one_hot_logits(paths: list[list[int]], num_classes: int, peak: float = 10.0) -> torch.Tensor:
@@ -231,7 +231,7 @@ def test_one_optimizer_step_lowers_the_loss() -> None:
     images = torch.randn(4, 1, 32, 40)
     targets = torch.tensor([1, 2, 3, 3, 4, 1, 2, 2, 1, 4])
     target_lengths = torch.tensor([2, 3, 3, 2])
-    input_lengths = CRNN.output_lengths(torch.tensor([40, 40, 36, 32]))
+    input_lengths = model.output_lengths(torch.tensor([40, 40, 36, 32]))
 
     def loss() -> torch.Tensor:
         return ctc_loss_mean(model(images), targets, input_lengths, target_lengths)

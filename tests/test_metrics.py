@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textrec_model.evaluate import WordMetrics, alnum_fold, compute_metrics
+from textrec_model.metrics import WordMetrics, alnum_fold, compute_metrics
 
 
 def metrics(prediction: str, label: str) -> WordMetrics:

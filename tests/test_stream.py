@@ -8,7 +8,8 @@ from manifest_factory import write_manifest
 from torch.utils.data import DataLoader
 
 from textrec_data.errors import InputError
-from textrec_data.stream import ManifestStream, StreamConfig, min_ctc_length, resized_width
+from textrec_data.preprocess import InputSpec, resized_width
+from textrec_data.stream import ManifestStream, StreamConfig, min_ctc_length
 
 
 def _labels_seen(stream: ManifestStream, workers: int) -> list[tuple[int, str]]:
@@ -91,7 +92,7 @@ def test_skip_batches_resumes_the_same_stream(manifest, workers):
 
 
 def test_batches_are_padded_bucketed_and_encoded(manifest):
-    config = StreamConfig(batch_size=8, pool_size=64, height=32, max_width=128)
+    config = StreamConfig(batch_size=8, pool_size=64, max_width=128)
     stream = ManifestStream([manifest], "train", config, epochs=1)
     for batch in DataLoader(stream, batch_size=None):
         b = len(batch.labels)
@@ -124,10 +125,10 @@ def test_long_labels_get_width_or_are_skipped(tmp_path):
 
 
 def test_resized_width_keeps_aspect_and_clamps():
-    config = StreamConfig(height=32, min_width=16, max_width=256)
-    assert resized_width(16, 40, config) == 80
-    assert resized_width(100, 10, config) == 16
-    assert resized_width(10, 1000, config) == 256
+    spec = InputSpec(height=32)
+    assert resized_width(16, 40, spec, 256) == 80
+    assert resized_width(100, 10, spec, 256) == 16  # MIN_CROP_WIDTH
+    assert resized_width(10, 1000, spec, 256) == 256
 
 
 def test_mixed_manifests_must_share_charset(tmp_path):

@@ -19,7 +19,7 @@ from manifest_factory import write_manifest
 from pipelines.train import command as train_command
 from textrec_data.stream import ManifestStream, StreamConfig
 from textrec_model.checkpoint import load_checkpoint
-from textrec_model.crnn import build_model
+from textrec_model.models import model_from_args
 from textrec_model.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,11 +87,11 @@ def test_checkpoint_round_trip(manifest, tmp_path):
     train(_config(manifest, tmp_path, max_steps=3), False)
     state = load_checkpoint(tmp_path / "best.pt")
     assert state["config"]["model"] == "crnn-small" and state["step"] == 3
-    model = build_model(state["model_name"], len(state["charset"]["charset"]) + 1)
+    model = model_from_args(state["model_args"])
     model.load_state_dict(state["model"])
     model.eval()
     x = torch.randn(2, 1, 32, 64)
-    again = build_model(state["model_name"], len(state["charset"]["charset"]) + 1)
+    again = model_from_args(state["model_args"])
     again.load_state_dict(load_checkpoint(tmp_path / "best.pt")["model"])
     again.eval()
     assert torch.equal(model(x), again(x))

@@ -18,11 +18,11 @@ from pipelines.eval import command as eval_command
 from pipelines.export import command as export_command
 from pipelines.manifest import command as manifest_command
 from pipelines.predict import command as predict_command
-from textrec_data.stream import decode_crop
+from textrec_data.preprocess import decode_crop, to_model_channels
 from textrec_model.checkpoint import load_checkpoint
-from textrec_model.crnn import build_model
-from textrec_model.evaluate import char_confusions, compute_metrics, is_alphanumeric_word
-from textrec_model.recognizer import DecodeConfig, Recognizer, to_gray
+from textrec_model.metrics import char_confusions, compute_metrics, is_alphanumeric_word
+from textrec_model.models import model_from_args
+from textrec_model.recognizer import DecodeConfig, Recognizer
 from textrec_model.train import TrainConfig, train
 
 TRAIN_CHARS = "abcdefghi"  # the model cannot spell 'j'
@@ -114,13 +114,13 @@ def test_recognizer_matches_eval_on_numpy_and_pil_inputs(trained, tmp_path):
     assert {p.text for p in lexicon} <= {"abc", "gig"}
 
 
-def test_to_gray_accepts_common_layouts():
+def test_to_model_channels_accepts_common_layouts():
     rgb = np.zeros((5, 7, 3), np.uint8)
     rgb[..., 0] = 255
-    assert to_gray(rgb).shape == (5, 7) and to_gray(rgb).max() > 0
-    assert to_gray(Image.new("RGBA", (7, 5))).shape == (5, 7)
+    assert to_model_channels(rgb).shape == (5, 7) and to_model_channels(rgb).max() > 0
+    assert to_model_channels(Image.new("RGBA", (7, 5))).shape == (5, 7)
     with pytest.raises(ValueError, match="shape"):
-        to_gray(np.zeros((5, 7, 2)))
+        to_model_channels(np.zeros((5, 7, 2)))
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
@@ -133,7 +133,7 @@ def test_export_matches_eager_pytorch(trained, tmp_path, fmt):
     )
     assert result.exit_code == 0, result.output
     state = load_checkpoint(trained["checkpoint"])
-    model = build_model(state["model_name"], len(state["charset"]["charset"]) + 1)
+    model = model_from_args(state["model_args"])
     model.load_state_dict(state["model"])
     model.eval()
     for batch, width in ((3, 96), (1, 200)):  # batch and width differ from the export's example

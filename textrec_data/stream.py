@@ -25,28 +25,28 @@ from torch.utils.data import IterableDataset, get_worker_info
 from textrec_data.charset import Charset, charset_difference
 from textrec_data.errors import InputError
 from textrec_data.manifest import ManifestInfo, read_manifest_info
+from textrec_data.preprocess import InputSpec, decode_crop, pad_batch, resized_width, scale_crop
 
 _COLUMNS = ["split", "label", "crop", "crop_h", "crop_w"]
 
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """How crops become batches. ``downsample``: input pixels per model time step."""
+    """How crops become batches: ``spec`` is the model's input spec (channels, height, time
+    stride), ``max_width`` the widest input a crop is scaled to."""
 
-    height: int = 32
+    spec: InputSpec = field(default_factory=InputSpec)
     max_width: int = 256
-    min_width: int = 16
     batch_size: int = 64
     pool_size: int = 2048
     shuffle: bool = True
     augment: bool = False
     seed: int = 0
-    downsample: int = 4
 
 
 @dataclass
 class Batch:
-    """Collated batch: ``images`` (B, 1, H, W) float in [-1, 1], ``widths`` (B,) unpadded widths,
+    """Collated batch: ``images`` (B, C, H, W) float in [-1, 1], ``widths`` (B,) unpadded widths,
     ``targets`` (sum L,) ids, ``target_lengths`` (B,), ``labels`` strings, ``epoch`` of the shard
     and ``skipped`` counts of rows left out of this batch (by reason)."""
 
@@ -83,16 +83,10 @@ def min_ctc_length(ids: Sequence[int]) -> int:
     return len(ids) + sum(1 for a, b in zip(ids, ids[1:], strict=False) if a == b)
 
 
-def resized_width(crop_h: int, crop_w: int, config: StreamConfig) -> int:
-    """Width after scaling a crop to ``config.height``, keeping the aspect ratio (clamped)."""
-    width = round(crop_w * config.height / max(crop_h, 1))
-    return int(min(max(width, config.min_width), config.max_width))
-
-
 def augment_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Light photometric/geometric noise on a grayscale crop (H, W) uint8: small rotation and
+    """Light photometric/geometric noise on a uint8 crop (H, W) or (H, W, 3): small rotation and
     shear, blur, contrast and Gaussian noise. Labels stay valid."""
-    h, w = image.shape
+    h, w = image.shape[:2]
     if rng.random() < 0.5:
         angle = rng.uniform(-3, 3)
         shear = rng.uniform(-0.15, 0.15)
@@ -112,25 +106,15 @@ def augment_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def scale_crop(gray: np.ndarray, width: int, config: StreamConfig) -> np.ndarray:
-    """Resize a grayscale uint8 crop ``(h, w)`` to ``(config.height, width)`` and scale it to
-    [-1, 1]: the model input of one sample, float32 ``(height, width)``."""
-    gray = cv2.resize(gray, (width, config.height), interpolation=cv2.INTER_AREA)
-    return gray.astype(np.float32) / 127.5 - 1.0
-
-
-def decode_crop(png: bytes) -> np.ndarray:
-    """A manifest crop (PNG bytes) as grayscale uint8 ``(h, w)``."""
-    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-
-
-def prepare_image(png: bytes, width: int, config: StreamConfig, rng=None) -> np.ndarray:
-    """Decode a PNG crop to grayscale, optionally augment, then :func:`scale_crop`.
-    Returns float32 (height, width)."""
-    gray = decode_crop(png)
+def prepare_image(
+    data: bytes, width: int, config: StreamConfig, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Decode a manifest crop, optionally augment it, then :func:`scale_crop` it: float32
+    ``(channels, height, width)``."""
+    image = decode_crop(data, config.spec.channels)
     if rng is not None:
-        gray = augment_crop(gray, rng)
-    return scale_crop(gray, width, config)
+        image = augment_crop(image, rng)
+    return scale_crop(image, width, config.spec)
 
 
 class ManifestStream(IterableDataset):
@@ -211,7 +195,7 @@ class ManifestStream(IterableDataset):
             for j, idx in enumerate(mine):
                 if part["split"][j] != self.split:
                     continue
-                width = resized_width(part["crop_h"][j], part["crop_w"][j], cfg)
+                width = resized_width(part["crop_h"][j], part["crop_w"][j], cfg.spec, cfg.max_width)
                 pool.append((first + int(idx), part["label"][j], part["crop"][j], width))
             while len(pool) >= cfg.pool_size:
                 if cfg.shuffle:
@@ -241,7 +225,7 @@ class ManifestStream(IterableDataset):
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue
             ids = self.charset.encode(label)
-            needed = min_ctc_length(ids) * cfg.downsample
+            needed = cfg.spec.width_for_steps(min_ctc_length(ids))
             if needed > cfg.max_width:  # cannot be emitted at any allowed width: never fed to CTC
                 skipped["infeasible"] = skipped.get("infeasible", 0) + 1
                 continue
@@ -252,12 +236,8 @@ class ManifestStream(IterableDataset):
             targets.extend(ids)
             lengths.append(len(ids))
             labels.append(label)
-        max_w = max(widths, default=cfg.min_width)
-        batch = np.zeros((len(images), 1, cfg.height, max_w), np.float32)
-        for i, image in enumerate(images):
-            batch[i, 0, :, : image.shape[1]] = image
         return Batch(
-            images=torch.from_numpy(batch),
+            images=torch.from_numpy(pad_batch(images, cfg.spec)),
             widths=torch.tensor(widths, dtype=torch.long),
             targets=torch.tensor(targets, dtype=torch.long),
             target_lengths=torch.tensor(lengths, dtype=torch.long),

@@ -1,53 +1,126 @@
-"""One checkpoint schema: written atomically, validated on load."""
+"""The checkpoint schema, in one place: written atomically, loaded without running code.
+
+A checkpoint (version 2) is a ``torch.save`` of plain containers, strings, numbers and tensors:
+
+- ``model_args``: the model's full hyper-parameters (``{"arch", "num_classes", "config"}``), so a
+  checkpoint rebuilds exactly the model that wrote it; ``model_name``: the preset it came from
+  (informational); ``model``: its ``state_dict``;
+- ``charset``, ``config`` (the :class:`~textrec_model.train.TrainConfig`), ``manifests`` (their
+  metadata), ``step``, ``epoch``, ``best_accuracy``, ``metrics``;
+- for resuming: ``optimizer``, ``scheduler``, ``scaler``, ``rng`` (Python, NumPy, torch, CUDA
+  generator states as tensors and numbers) and ``stream`` (batches consumed).
+
+It is read with ``torch.load(weights_only=True)``: a file that needs any other Python object to
+unpickle is refused and nothing in it runs.
+"""
 
 from __future__ import annotations
 
 import pickle
-import zipfile
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
-from textrec_model.crnn import CRNN, build_model
+from textrec_model.models import RecognitionModel, model_from_args
 
-CHECKPOINT_VERSION = 1
-REQUIRED_KEYS = ("checkpoint_version", "model_name", "model", "charset", "config", "step")
+CHECKPOINT_VERSION = 2
+REQUIRED_KEYS = ("checkpoint_version", "model_args", "model", "charset", "config", "step")
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
-    """``torch.save`` to a temp file beside ``path``, fsync, then rename over it."""
-    with atomic_file(path, fsync=True) as tmp:
-        torch.save({"checkpoint_version": CHECKPOINT_VERSION, **state}, tmp)
+    """``torch.save`` ``state`` (plus the schema version) to a temp file, fsync, rename."""
+    with atomic_file(path, fsync=True) as tmp, open(tmp, "wb") as handle:
+        torch.save({"checkpoint_version": CHECKPOINT_VERSION, **state}, handle)
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Load and validate a textrec checkpoint; :class:`InputError` names the file and problem."""
+    """Load and validate a textrec checkpoint; :class:`InputError` names the file and problem.
+
+    Only tensors and plain data load (``weights_only=True``): a pickled object is refused."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: checkpoint not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise InputError(
+            f"{path}: refused: the file holds pickled Python objects besides tensors and plain "
+            "data (loading it could run code); not a textrec checkpoint of version "
+            f"{CHECKPOINT_VERSION}"
+        ) from exc
+    except Exception as exc:  # the restricted unpickler runs no code; anything else is corrupt
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
             f"{path}: not a readable checkpoint (truncated or corrupt: {reason})"
         ) from exc
-    if not isinstance(state, dict) or any(k not in state for k in REQUIRED_KEYS):
+    if not isinstance(state, dict) or "checkpoint_version" not in state:
         raise InputError(f"{path}: not a textrec checkpoint (missing model/charset/config)")
-    if state["checkpoint_version"] > CHECKPOINT_VERSION:
+    version = state["checkpoint_version"]
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
         raise InputError(
-            f"{path}: checkpoint version {state['checkpoint_version']} is newer than this "
-            f"textrec reads ({CHECKPOINT_VERSION}); upgrade textrec"
+            f"{path}: checkpoint version {version} is newer than this textrec reads "
+            f"({CHECKPOINT_VERSION}); upgrade textrec"
         )
+    if any(k not in state for k in REQUIRED_KEYS):
+        raise InputError(f"{path}: not a textrec checkpoint (missing model/charset/config)")
     return state
 
 
-def model_from_state(state: dict) -> CRNN:
-    """The checkpoint's model with its weights, in eval mode (on the CPU)."""
-    charset = Charset.from_dict(state["charset"])
-    model = build_model(state["model_name"], charset.num_classes)
+def model_from_state(state: dict) -> RecognitionModel:
+    """The checkpoint's model (rebuilt from ``model_args``) with its weights, in eval mode."""
+    try:
+        model = model_from_args(state["model_args"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"checkpoint has unusable model_args ({exc})") from exc
     model.load_state_dict(state["model"])
     return model.eval()
+
+
+def rng_state() -> dict:
+    """Python, NumPy, torch (and CUDA) generator states, as plain data and tensors."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` captured."""
+    random.setstate(state["python"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def restore_training(path: Path, model_args: dict, charset: Charset, parts: dict) -> dict:
+    """Load ``path`` into a resumed run: checks that its charset and model match, loads the
+    ``state_dict`` of each of ``parts`` (model, optimizer, scheduler, scaler) and the RNG
+    states; returns the checkpoint."""
+    state = load_checkpoint(path)
+    saved = Charset.from_dict(state["charset"])
+    if saved.chars != charset.chars:
+        raise InputError(
+            f"{path}: checkpoint charset differs from the manifest's "
+            f"({len(saved.chars)} vs {len(charset.chars)} characters); cannot resume"
+        )
+    if state["model_args"] != model_args:
+        raise InputError(
+            f"{path}: checkpoint is a {state['model_name']} ({state['model_args']['arch']}) with "
+            "other hyper-parameters than this run's --model; cannot resume"
+        )
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+    set_rng_state(state["rng"])
+    return state

@@ -1,4 +1,4 @@
-"""Training curves: loss and accuracy against step, redrawn from metrics.jsonl."""
+"""The training log: metrics.jsonl (append, read, truncate on resume) and curves.png from it."""
 
 from __future__ import annotations
 
@@ -38,3 +38,16 @@ def plot_curves(records: list[dict], out_png: str | Path) -> None:
     with atomic_file(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
     plt.close(fig)
+
+
+def append_metrics(out: Path, record: dict) -> None:
+    with open(out / "metrics.jsonl", "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Drop metrics logged after the checkpoint a run resumes from (they will be redone)."""
+    records = [r for r in read_metrics(path) if r["step"] <= step]
+    if path.exists():
+        with atomic_file(path) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in records))

@@ -1,38 +1,42 @@
 """Export a checkpoint's model to ONNX or TorchScript, with dynamic batch and width.
 
-Both formats take ``images`` float32 ``(B, 1, 32, W)`` in [-1, 1] (see
-:func:`textrec_data.stream.scale_crop`) and return ``logits`` ``(B, W // 4, num_classes)``.
-The charset and input size travel inside the file (ONNX metadata / TorchScript extra file
-``textrec.json``), so the export alone is enough to decode.
+Both formats take ``images`` float32 ``(B, C, H, W)`` in [-1, 1] as the model's input spec says
+(see :mod:`textrec_data.preprocess`) and return ``logits`` ``(B, T, num_classes)``. The charset,
+input spec and width cap travel inside the file (ONNX metadata / TorchScript extra file
+``textrec.json``), so the export alone is enough to preprocess and decode.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
-from textrec_data.atomic import atomic_file
-from textrec_data.stream import StreamConfig
+from textrec_data.preprocess import InputSpec
 from textrec_model.checkpoint import load_checkpoint, model_from_state
-from textrec_model.crnn import CRNN
+from textrec_model.models import RecognitionModel
 
 EXPORT_FORMATS = ("onnx", "torchscript")
 METADATA_KEY = "textrec"
 ONNX_OPSET = 17
 
 
-def export_metadata(state: dict) -> dict:
-    """What a runtime needs besides the graph: charset, input height and width cap, model."""
+def export_metadata(state: dict, model: RecognitionModel) -> dict:
+    """What a runtime needs besides the graph: charset, input spec and width cap, model."""
+    spec = model.input_spec
     return {
         "charset": state["charset"],
-        "height": state["config"]["height"],
+        "input_spec": asdict(spec),
+        "height": spec.height,
         "max_width": state["config"]["max_width"],
         "model_name": state["model_name"],
+        "model_args": model.model_args(),
         "step": state["step"],
     }
 
@@ -43,8 +47,9 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
     state = load_checkpoint(checkpoint)
     model = model_from_state(state)
-    meta = export_metadata(state)
-    example = torch.zeros(2, 1, meta["height"], 128)
+    meta = export_metadata(state, model)
+    spec = model.input_spec
+    example = torch.zeros(2, spec.channels, spec.height, spec.fixed_width or 128)
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
@@ -59,7 +64,7 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
     return meta
 
 
-def _export_onnx(model: CRNN, example: torch.Tensor, meta: dict, path: Path) -> None:
+def _export_onnx(model: RecognitionModel, example: torch.Tensor, meta: dict, path: Path) -> None:
     try:
         import onnx
     except ImportError as exc:
@@ -82,8 +87,8 @@ def _export_onnx(model: CRNN, example: torch.Tensor, meta: dict, path: Path) -> 
     onnx.save(proto, str(path))
 
 
-def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, StreamConfig]:
-    """An ONNX Runtime session of a textrec export, with its charset and preprocessing;
+def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, InputSpec, int]:
+    """An ONNX Runtime session of a textrec export, with its charset, input spec and width cap;
     :class:`InputError` names the file when it is missing, unreadable or not a textrec export."""
     try:
         import onnxruntime as ort
@@ -102,5 +107,5 @@ def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, Stre
     if raw is None:
         raise InputError(f"{path}: ONNX model without textrec metadata (not a textrec export)")
     meta = json.loads(raw)
-    stream = StreamConfig(height=meta["height"], max_width=meta["max_width"], shuffle=False)
-    return session, Charset.from_dict(meta["charset"]), stream
+    spec = InputSpec(**meta.get("input_spec", {"height": meta["height"]}))
+    return session, Charset.from_dict(meta["charset"]), spec, meta["max_width"]

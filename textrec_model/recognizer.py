@@ -1,7 +1,7 @@
 """Inference: word-crop images in, text out, from a checkpoint (PyTorch) or an ONNX export.
 
-The preprocessing is the one the training stream uses for val (grayscale, height 32, aspect kept,
-width clamped, scaled to [-1, 1]), so a crop scores the same here as during training.
+The preprocessing is the one the training stream uses for val (:mod:`textrec_data.preprocess`,
+driven by the model's input spec), so a crop scores the same here as during training.
 """
 
 from __future__ import annotations
@@ -17,9 +17,14 @@ from tqdm import tqdm
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
-from textrec_data.stream import StreamConfig, resized_width, scale_crop
+from textrec_data.preprocess import (
+    InputSpec,
+    pad_batch,
+    resized_width,
+    scale_crop,
+    to_model_channels,
+)
 from textrec_model.checkpoint import load_checkpoint, model_from_state
-from textrec_model.crnn import CRNN
 from textrec_model.ctc import Lexicon, beam_decode, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx
 
@@ -49,21 +54,6 @@ class DecodeConfig:
             raise ValueError(f"unknown decoder {self.decoder!r}; expected one of {DECODERS}")
         if self.beam_width < 1:
             raise ValueError(f"beam_width must be >= 1, got {self.beam_width}")
-
-
-def to_gray(image: np.ndarray | Image.Image) -> np.ndarray:
-    """A word crop as grayscale uint8 ``(H, W)``: PIL images of any mode, or arrays ``(H, W)``,
-    ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (RGBA)."""
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("L"))
-    array = np.asarray(image)
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        array = np.asarray(Image.fromarray(array[:, :, :3].astype(np.uint8)).convert("L"))
-    if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"expected an image (H, W) or (H, W, 3|4), got shape {array.shape}")
-    if array.dtype != np.uint8:
-        array = np.clip(array, 0, 255).astype(np.uint8)
-    return array
 
 
 def read_lexicon(path: str | Path) -> tuple[str, ...]:
@@ -96,13 +86,26 @@ class Recognizer:
         self,
         run_logits,
         charset: Charset,
-        stream: StreamConfig,
+        spec: InputSpec,
+        max_width: int,
         batch_size: int = 256,
     ) -> None:
-        self._run_logits = run_logits  # float32 (B, 1, H, W) ndarray -> logits (B, T, C) Tensor
+        self._run_logits = run_logits  # float32 (B, C, H, W) ndarray -> logits (B, T, C) Tensor
         self.charset = charset
-        self.stream = stream
+        self.spec = spec
+        self.max_width = max_width
         self.batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls, checkpoint: str | Path | None, onnx: str | Path | None, batch_size: int = 256
+    ) -> Recognizer:
+        """From exactly one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx)."""
+        if (checkpoint is None) == (onnx is None):
+            raise InputError("give exactly one of --checkpoint or --onnx")
+        if onnx is not None:
+            return cls.from_onnx(onnx, batch_size=batch_size)
+        return cls.from_checkpoint(checkpoint, batch_size=batch_size)
 
     @classmethod
     def from_checkpoint(
@@ -112,42 +115,34 @@ class Recognizer:
         state = load_checkpoint(path)
         charset = Charset.from_dict(state["charset"])
         model = model_from_state(state).to(device)
-        stream = StreamConfig(
-            height=state["config"]["height"],
-            max_width=state["config"]["max_width"],
-            shuffle=False,
-        )
 
         @torch.inference_mode()
         def run_logits(images: np.ndarray) -> torch.Tensor:
             return model(torch.from_numpy(images).to(device)).float().cpu()
 
-        return cls(run_logits, charset, stream, batch_size)
+        return cls(run_logits, charset, model.input_spec, state["config"]["max_width"], batch_size)
 
     @classmethod
     def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int = 0) -> Recognizer:
         """Load a ``textrec export --format onnx`` file (charset and input size in its metadata)."""
-        session, charset, stream = open_onnx(path, threads)
+        session, charset, spec, max_width = open_onnx(path, threads)
 
         def run_logits(images: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(session.run(["logits"], {"images": images})[0])
 
-        return cls(run_logits, charset, stream, batch_size)
+        return cls(run_logits, charset, spec, max_width, batch_size)
 
     def logits(
-        self, grays: Sequence[np.ndarray]
+        self, crops: Sequence[np.ndarray]
     ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
-        """Per width-bucketed batch: (indices into ``grays``, logits ``(B, T, C)``, valid steps
-        ``(B,)``) for grayscale uint8 crops ``(H, W)``."""
-        cfg = self.stream
-        widths = [resized_width(g.shape[0], g.shape[1], cfg) for g in grays]
+        """Per width-bucketed batch: (indices into ``crops``, logits ``(B, T, C)``, valid steps
+        ``(B,)``) for uint8 crops ``(H, W)`` (or ``(H, W, 3)`` for RGB models)."""
+        spec = self.spec
+        widths = [resized_width(c.shape[0], c.shape[1], spec, self.max_width) for c in crops]
         for index in batches_by_width(widths, self.batch_size):
-            max_w = max(widths[i] for i in index)
-            batch = np.zeros((len(index), 1, cfg.height, max_w), np.float32)
-            for row, i in enumerate(index):
-                batch[row, 0, :, : widths[i]] = scale_crop(grays[i], widths[i], cfg)
+            batch = pad_batch([scale_crop(crops[i], widths[i], spec) for i in index], spec)
             logits = self._run_logits(batch)
-            steps = CRNN.output_lengths(torch.tensor([widths[i] for i in index]))
+            steps = torch.tensor([spec.steps(widths[i]) for i in index], dtype=torch.long)
             yield index, logits, steps.clamp(max=logits.shape[1])
 
     def decode(
@@ -183,10 +178,10 @@ class Recognizer:
                 lexicon = Lexicon.build(decode.lexicon, self.charset)
             except ValueError as exc:
                 raise InputError(f"--lexicon: {exc}") from exc
-        grays = [to_gray(image) for image in images]
-        out: list[Prediction | None] = [None] * len(grays)
-        bar = tqdm(total=len(grays), desc="predict", unit="word", disable=not progress)
-        for index, logits, steps in self.logits(grays):
+        crops = [to_model_channels(image, self.spec.channels) for image in images]
+        out: list[Prediction | None] = [None] * len(crops)
+        bar = tqdm(total=len(crops), desc="predict", unit="word", disable=not progress)
+        for index, logits, steps in self.logits(crops):
             for i, prediction in zip(
                 index, self.decode(logits, steps, decode, lexicon), strict=True
             ):

@@ -1,4 +1,4 @@
-"""CRNN models (conv feature extractor + BiLSTM + linear): no knowledge of the loss or the data.
+"""The CRNN architecture (conv features + BiLSTM + linear): knows nothing of loss or data.
 
 The time axis follows the input width: two 2x2 max-pools, then height-only pooling and a final
 ``(2, 1)`` convolution, so a ``(B, C, 32, W)`` batch becomes ``(B, W // 4, num_classes)`` logits.
@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+from textrec_data.preprocess import InputSpec
+from textrec_model.models.base import RecognitionModel
 
 NUM_CONVS = 7  # six 3x3 convolutions and the final (2, 1) convolution
 TIME_STRIDE = 4  # two 2x2 pools; everything after pools height only
@@ -45,20 +48,6 @@ class CRNNConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-MODEL_CONFIGS: dict[str, CRNNConfig] = {
-    # The seed notebook's CRNN: ~8.2M parameters at 80-100 classes.
-    "crnn": CRNNConfig(),
-    # For slow CPUs: BatchNorm after every convolution, ~0.73M parameters, ~12x cheaper to train
-    # (~350-400 samples/s forward+backward at batch 64, 32x128, on 2 CPU threads).
-    "crnn-small": CRNNConfig(
-        channels=(16, 32, 64, 64, 128, 128, 128),
-        batch_norm=(True,) * NUM_CONVS,
-        lstm_hidden=96,
-        dropout=0.1,
-    ),
-}
-
-
 def _conv_block(c_in: int, c_out: int, kernel: tuple[int, int], pad: int, bn: bool) -> list:
     conv = nn.Conv2d(c_in, c_out, kernel, stride=1, padding=pad, bias=not bn)
     layers: list[nn.Module] = [conv]
@@ -88,15 +77,14 @@ def _features(config: CRNNConfig) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class CRNN(nn.Module):
+class CRNN(RecognitionModel):
     """Conv features -> BiLSTM over the width -> per-step class logits (class 0 is the blank)."""
 
+    arch = "crnn"
+    config_class = CRNNConfig
+
     def __init__(self, num_classes: int, config: CRNNConfig) -> None:
-        super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2 (blank + one character), got {num_classes}")
-        self.num_classes = num_classes
-        self.config = config
+        super().__init__(num_classes, config)
         self.features = _features(config)
         self.lstm = nn.LSTM(
             input_size=config.channels[-1],
@@ -111,35 +99,19 @@ class CRNN(nn.Module):
         self.features.to(memory_format=torch.channels_last)
         self.classifier = nn.Linear(2 * config.lstm_hidden, num_classes)
 
+    @property
+    def input_spec(self) -> InputSpec:
+        return InputSpec(
+            channels=self.config.in_channels,
+            height=self.config.height,
+            time_stride=TIME_STRIDE,
+            min_width=TIME_STRIDE,
+        )
+
     def forward(self, images: Tensor) -> Tensor:
         """Logits ``(B, W // 4, num_classes)`` for float images ``(B, in_channels, 32, W)``."""
-        if images.dim() != 4:
-            raise ValueError(f"expected images (B, C, H, W), got shape {tuple(images.shape)}")
-        _, c, h, w = images.shape
-        if c != self.config.in_channels or h != self.config.height or w < TIME_STRIDE:
-            raise ValueError(
-                f"expected images (B, {self.config.in_channels}, {self.config.height}, W>=4), "
-                f"got {tuple(images.shape)}"
-            )
+        self.check_input(images)
         feats = self.features(images)  # (B, C', 1, W // 4)
         seq = feats.squeeze(2).permute(0, 2, 1)  # (B, T, C')
         out, _ = self.lstm(self.dropout(seq))  # (B, T, 2 * hidden)
         return self.classifier(self.dropout(out))
-
-    @staticmethod
-    def output_lengths(widths: Tensor) -> Tensor:
-        """Time steps ``(B,)`` covered by each sample's unpadded width ``(B,)``: ``W // 4``."""
-        return torch.div(widths, TIME_STRIDE, rounding_mode="floor").long()
-
-
-def build_model(name: str, num_classes: int) -> CRNN:
-    """A fresh :class:`CRNN` by config name (see :data:`MODEL_CONFIGS`)."""
-    if name not in MODEL_CONFIGS:
-        known = ", ".join(sorted(MODEL_CONFIGS))
-        raise ValueError(f"unknown model {name!r}; known models: {known}")
-    return CRNN(num_classes, MODEL_CONFIGS[name])
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,92 @@
+"""Preprocessing shared by training, evaluation, inference and export: crop -> model input.
+
+A model says what it takes in an :class:`InputSpec` (channels, height, time stride, width
+limits); every path from a crop to a model input goes through :func:`resized_width` and
+:func:`scale_crop` here, so a crop is seen the same way in training, ``textrec eval``,
+:class:`~textrec_model.recognizer.Recognizer` and an exported model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+#: Narrowest width a crop is resized to (a sliver of a crop would give one or two time steps).
+MIN_CROP_WIDTH = 16
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model takes: ``channels`` (1 grayscale, 3 RGB) x ``height`` x width pixels in
+    [-1, 1]. Width ``W`` gives ``W // time_stride + time_offset`` output steps; ``min_width`` is
+    the narrowest input it accepts, ``fixed_width`` (None: any width) the only one."""
+
+    channels: int = 1
+    height: int = 32
+    time_stride: int = 4
+    time_offset: int = 0
+    min_width: int = 4
+    fixed_width: int | None = None
+
+    def steps(self, width: int) -> int:
+        """Output time steps for an input ``width`` (0 when too narrow)."""
+        return max(0, width // self.time_stride + self.time_offset)
+
+    def width_for_steps(self, steps: int) -> int:
+        """Narrowest input width that gives at least ``steps`` time steps."""
+        return max(self.min_width, (steps - self.time_offset) * self.time_stride)
+
+
+def resized_width(crop_h: int, crop_w: int, spec: InputSpec, max_width: int) -> int:
+    """Input width of a ``crop_h`` x ``crop_w`` crop scaled to ``spec.height`` with its aspect
+    ratio kept, clamped to ``[max(MIN_CROP_WIDTH, spec.min_width), max_width]`` (or to
+    ``spec.fixed_width``)."""
+    if spec.fixed_width is not None:
+        return spec.fixed_width
+    width = round(crop_w * spec.height / max(crop_h, 1))
+    return int(min(max(width, MIN_CROP_WIDTH, spec.min_width), max_width))
+
+
+def decode_crop(data: bytes, channels: int = 1) -> np.ndarray | None:
+    """Encoded image bytes (a manifest crop) as uint8 ``(h, w)`` grayscale (``channels=1``) or
+    ``(h, w, 3)`` RGB; None when the bytes do not decode."""
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    if image is not None and channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
+
+
+def to_model_channels(image: np.ndarray | Image.Image, channels: int = 1) -> np.ndarray:
+    """A word crop as uint8 ``(H, W)`` (``channels=1``) or ``(H, W, 3)`` RGB: PIL images of any
+    mode, or arrays ``(H, W)``, ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (RGBA)."""
+    if not isinstance(image, Image.Image):
+        array = np.asarray(image)
+        if array.ndim not in (2, 3) or array.shape[0] < 1 or array.shape[1] < 1:
+            raise ValueError(f"expected an image (H, W) or (H, W, 3|4), got shape {array.shape}")
+        if array.ndim == 3 and array.shape[2] not in (3, 4):
+            raise ValueError(f"expected an image (H, W) or (H, W, 3|4), got shape {array.shape}")
+        if array.dtype != np.uint8:
+            array = np.clip(array, 0, 255).astype(np.uint8)
+        image = Image.fromarray(array[:, :, :3] if array.ndim == 3 else array)
+    return np.asarray(image.convert("L" if channels == 1 else "RGB"))
+
+
+def scale_crop(image: np.ndarray, width: int, spec: InputSpec) -> np.ndarray:
+    """Resize a uint8 crop ``(h, w)`` or ``(h, w, 3)`` to ``(spec.height, width)`` and scale it
+    to [-1, 1]: one sample's model input, float32 ``(channels, height, width)``."""
+    image = cv2.resize(image, (width, spec.height), interpolation=cv2.INTER_AREA)
+    scaled = image.astype(np.float32) / 127.5 - 1.0
+    return scaled[None] if scaled.ndim == 2 else scaled.transpose(2, 0, 1)
+
+
+def pad_batch(images: list[np.ndarray], spec: InputSpec) -> np.ndarray:
+    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max w_i)``, zero (mid-grey) on the right."""
+    max_w = max((image.shape[2] for image in images), default=spec.min_width)
+    batch = np.zeros((len(images), spec.channels, spec.height, max_w), np.float32)
+    for i, image in enumerate(images):
+        batch[i, :, :, : image.shape[2]] = image
+    return batch

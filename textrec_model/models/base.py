@@ -1,0 +1,66 @@
+"""The contract every recognition model keeps, whatever its architecture.
+
+- ``forward(images)``: float images ``(B, C, H, W)`` in [-1, 1] -> logits ``(B, T, num_classes)``,
+  class 0 the CTC blank;
+- ``input_spec``: channels, height, time stride and offset, width limits
+  (:class:`~textrec_data.preprocess.InputSpec`), which preprocessing reads;
+- ``output_lengths(widths)``: valid time steps per sample of a padded batch;
+- ``model_args()``: the full hyper-parameters, JSON-able, stored in every checkpoint so that a
+  checkpoint rebuilds exactly the model that wrote it (see :mod:`textrec_model.models`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from textrec_data.preprocess import InputSpec
+
+
+class RecognitionModel(nn.Module):
+    """Base class: subclasses set ``arch`` and ``config_class``, build their layers from a
+    frozen config dataclass and implement ``forward`` and ``input_spec``."""
+
+    arch: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, num_classes: int, config) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2 (blank + one character), got {num_classes}")
+        self.num_classes = num_classes
+        self.config = config
+
+    @property
+    def input_spec(self) -> InputSpec:  # pragma: no cover - every model overrides it
+        raise NotImplementedError
+
+    def output_lengths(self, widths: Tensor) -> Tensor:
+        """Time steps ``(B,)`` covered by each sample's unpadded width ``(B,)``."""
+        spec = self.input_spec
+        steps = torch.div(widths, spec.time_stride, rounding_mode="floor") + spec.time_offset
+        return steps.clamp(min=0).long()
+
+    def model_args(self) -> dict:
+        """JSON-able hyper-parameters: ``{"arch", "num_classes", "config"}``."""
+        return {"arch": self.arch, "num_classes": self.num_classes, "config": asdict(self.config)}
+
+    def check_input(self, images: Tensor) -> None:
+        """Raise ValueError unless ``images`` is ``(B, channels, height, W >= min_width)``."""
+        spec = self.input_spec
+        if images.dim() != 4:
+            raise ValueError(f"expected images (B, C, H, W), got shape {tuple(images.shape)}")
+        _, c, h, w = images.shape
+        if c != spec.channels or h != spec.height or w < spec.min_width:
+            raise ValueError(
+                f"expected images (B, {spec.channels}, {spec.height}, W>={spec.min_width}), "
+                f"got {tuple(images.shape)}"
+            )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

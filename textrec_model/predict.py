@@ -1,0 +1,79 @@
+"""`textrec predict`'s work: word crops from files or from scene images + quads, recognized,
+as records (file, line_no, quad, text, confidence) written to stdout, CSV or JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from textrec_data.atomic import atomic_file
+from textrec_data.build import scene_word_crops
+from textrec_data.errors import InputError
+from textrec_data.preprocess import decode_crop
+from textrec_model.recognizer import DecodeConfig, Recognizer
+
+FIELDS = ("file", "line_no", "quad", "text", "confidence")
+
+
+def load_crop_files(paths: tuple[str, ...]) -> tuple[list[dict], list[Image.Image]]:
+    """Sources (file, no line, no quad) and images of word-crop files."""
+    crops = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                crops.append(image.copy())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot read image ({exc})") from exc
+    return [{"file": p, "line_no": None, "quad": None} for p in paths], crops
+
+
+def load_scene_words(images: str, gt: str) -> tuple[list[dict], list[np.ndarray], Counter]:
+    """Sources, crops (cut exactly as `textrec manifest` does) and skipped GT lines by reason
+    of the words of scene images whose quads a GT folder gives."""
+    sources, crops, skipped = [], [], Counter()
+    for rows, rejects in scene_word_crops(images, gt):
+        skipped.update(r["reason"] for r in rejects)
+        for row in rows:
+            sources.append(
+                {"file": row["image_path"], "line_no": row["line_no"], "quad": row["quad"]}
+            )
+            crops.append(decode_crop(row["crop"]))
+    return sources, crops, skipped
+
+
+def predict_records(
+    recognizer: Recognizer, sources: list[dict], crops: list, decode: DecodeConfig
+) -> list[dict]:
+    """One record per crop: its source fields plus ``text`` and ``confidence``."""
+    predictions = recognizer.predict(crops, decode)
+    return [
+        {**s, "text": p.text, "confidence": round(p.confidence, 4)}
+        for s, p in zip(sources, predictions, strict=True)
+    ]
+
+
+def format_record(record: dict) -> str:
+    """``file[:line]<TAB>text<TAB>confidence``: the stdout form of a record."""
+    where = record["file"] if record["line_no"] is None else f"{record['file']}:{record['line_no']}"
+    return f"{where}\t{record['text']}\t{record['confidence']:.4f}"
+
+
+def write_records(records: list[dict], out: str) -> None:
+    """CSV (``.csv``) or JSON Lines (anything else) of the prediction records, atomically."""
+    path = Path(out)
+    with atomic_file(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            if path.suffix.lower() == ".csv":
+                writer = csv.DictWriter(handle, fieldnames=FIELDS)
+                writer.writeheader()
+                for r in records:
+                    writer.writerow({**r, "quad": " ".join(map(str, r["quad"] or []))})
+            else:
+                for r in records:
+                    handle.write(json.dumps(r, ensure_ascii=False) + "\n")
