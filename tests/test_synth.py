@@ -177,12 +177,12 @@ def test_font_paths_are_usable_and_sorted():
 
 
 def test_every_charset_character_can_be_generated():
-    from textrec_data.synth import _random_word
+    from textrec_data.synth.words import random_word
 
     rng = np.random.default_rng(0)
     seen: set[str] = set()
     for _ in range(6000):
-        word = _random_word(rng)
+        word = random_word(rng)
         assert 1 <= len(word) <= 12 and set(word) <= set(CHARSET), word
         seen |= set(word)
     assert seen == set(CHARSET)
