@@ -13,6 +13,7 @@ from textrec_data.icdar import GTWord, parse_gt_bytes
 from textrec_data.synth import (
     CHARSET,
     PLACEHOLDER,
+    WORDS,
     SynthConfig,
     font_paths,
     render_scene,
@@ -177,15 +178,27 @@ def test_font_paths_are_usable_and_sorted():
 
 
 def test_every_charset_character_can_be_generated():
-    from textrec_data.synth import _random_word
+    from textrec_data.synth.words import random_word
 
     rng = np.random.default_rng(0)
     seen: set[str] = set()
     for _ in range(6000):
-        word = _random_word(rng)
+        word = random_word(rng)
         assert 1 <= len(word) <= 12 and set(word) <= set(CHARSET), word
         seen |= set(word)
     assert seen == set(CHARSET)
+
+
+def test_word_lists_load_from_the_package_data_file():
+    from textrec_data.synth.words import load_word_lists
+
+    lists = load_word_lists()
+    assert list(lists) == ["common", "accented", "apostrophe", "symbol"]
+    for name, words in lists.items():
+        assert words and len(set(words)) == len(words), name
+        assert all(set(word) <= set(CHARSET) for word in words), name
+    assert lists["common"] == WORDS and WORDS[:3] == ("the", "and", "for")  # file order
+    assert all(word.isascii() and word.isalpha() for word in WORDS)
 
 
 def test_invalid_config_is_refused(tmp_path):

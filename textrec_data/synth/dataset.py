@@ -1,0 +1,98 @@
+"""Write a synthetic dataset in the ICDAR 2015 layout: JPEG scenes and their GT files.
+
+``OUT/images/img_K.jpg`` and ``OUT/gt/gt_img_K.txt`` (UTF-8 with BOM, CRLF), one
+``x1,y1,x2,y2,x3,y3,x4,y4,transcription`` line per word with integer coordinates; illegible
+words (tiny, blurred or low contrast) are written as ``###``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from textrec_data.errors import InputError
+from textrec_data.synth.config import SynthConfig
+from textrec_data.synth.fonts import font_paths
+from textrec_data.synth.scene import render_scene
+from textrec_data.synth.words import PLACEHOLDER
+
+_DEFAULT_CONFIG = SynthConfig()  # the embedded dataset
+
+
+@dataclass(frozen=True)
+class SynthSummary:
+    """What :func:`write_synth_dataset` wrote."""
+
+    images: int
+    words: int
+    placeholders: int
+    out_dir: str
+
+
+def _gt_line(quad: Sequence[float], text: str) -> str:
+    """``x1,...,y4,text`` with rounded coordinates and the text in NFC."""
+    return ",".join(str(round(v)) for v in quad) + "," + unicodedata.normalize("NFC", text)
+
+
+def _gt_bytes(words: Sequence[tuple[Sequence[float], str]]) -> bytes:
+    """A GT file as IC15 writes it: UTF-8 with a BOM, every line ending in CRLF."""
+    text = "".join(_gt_line(quad, word) + "\r\n" for quad, word in words)
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def _jpeg_bytes(image: np.ndarray, quality: int, k: int) -> bytes:
+    """The RGB ``image`` (scene ``k``) encoded as JPEG."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise RuntimeError(f"could not encode image {k} as JPEG")
+    return jpg.tobytes()
+
+
+def _empty_dataset_dirs(out: Path, overwrite: bool) -> tuple[Path, Path]:
+    """(images, gt) folders under ``out``, created empty; existing entries are refused unless
+    ``overwrite``, which removes the two folders first."""
+    images_dir, gt_dir = out / "images", out / "gt"
+    existing = [d for d in (images_dir, gt_dir) if d.is_dir() and any(d.iterdir())]
+    if existing and not overwrite:
+        raise InputError(f"{out}: already holds a dataset; pass --overwrite to replace it")
+    for folder in existing:
+        shutil.rmtree(folder)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    gt_dir.mkdir(parents=True, exist_ok=True)
+    return images_dir, gt_dir
+
+
+def write_synth_dataset(
+    out_dir: str | Path,
+    config: SynthConfig = _DEFAULT_CONFIG,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> SynthSummary:
+    """Writes out_dir/images/img_K.jpg and out_dir/gt/gt_img_K.txt (K = 1..images).
+
+    GT files are UTF-8 with a BOM and CRLF line endings, as the real IC15 ground truth. A folder
+    that already holds ``images/`` or ``gt/`` entries is refused (stale scenes would mix into the
+    dataset) unless ``overwrite``, which removes those two folders first.
+    """
+    config.validate()
+    fonts = font_paths()
+    if not fonts:
+        raise RuntimeError("no usable TrueType fonts found (is matplotlib installed?)")
+    out = Path(out_dir)
+    images_dir, gt_dir = _empty_dataset_dirs(out, overwrite)
+    n_words = n_placeholders = 0
+    for k in tqdm(range(1, config.images + 1), desc="synth", unit="img", disable=not progress):
+        image, words = render_scene(np.random.default_rng([config.seed, k]), config, fonts)
+        (images_dir / f"img_{k}.jpg").write_bytes(_jpeg_bytes(image, config.jpeg_quality, k))
+        (gt_dir / f"gt_img_{k}.txt").write_bytes(_gt_bytes(words))
+        n_words += len(words)
+        n_placeholders += sum(word == PLACEHOLDER for _, word in words)
+    return SynthSummary(config.images, n_words, n_placeholders, str(out))
