@@ -2,7 +2,7 @@
 
 A manifest is a Parquet file with one row per kept word and a ``textrec`` key in its footer
 metadata holding JSON (format version, charset, case, build config, counts). Rejected GT lines go
-to a sibling ``rejects.parquet``. See shared/DESIGN.md for the column meanings.
+to a sibling ``rejects.parquet``. See docs/DESIGN.md for the column meanings.
 """
 
 from __future__ import annotations
