@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from textrec_data.build import ImageTask, process_image
+from textrec_data.build import WordRules, process
 from textrec_data.geometry import (
     crop_quad,
     is_degenerate,
@@ -17,6 +17,7 @@ from textrec_data.geometry import (
     repair_quad,
     signed_area,
 )
+from textrec_data.sources.icdar15 import Icdar15Source
 
 SQUARE_CW = (0, 0, 10, 0, 10, 10, 0, 10)
 SQUARE_CCW = (0, 0, 0, 10, 10, 10, 10, 0)
@@ -160,8 +161,9 @@ def test_wide_crop_never_rotated():
 def _run(tmp_path, image, lines, case="keep"):
     (tmp_path / "img.png").write_bytes(cv2.imencode(".png", image)[1].tobytes())
     (tmp_path / "gt_img.txt").write_text("\n".join(lines) + "\n")
-    task = ImageTask("img", str(tmp_path / "img.png"), str(tmp_path / "gt_img.txt"), "train")
-    return process_image(task, case)
+    source = Icdar15Source(str(tmp_path), str(tmp_path))
+    (unit,) = source.plan().units
+    return process(source.read(unit), WordRules(case, split="train"))
 
 
 def test_build_crops_rotated_and_vertical_words_upright(tmp_path, scenes):

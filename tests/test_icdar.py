@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from textrec_data.build import ManifestConfig, build_manifest
-from textrec_data.icdar import (
-    REJECT_REASONS,
+from textrec_data.records import REJECT_REASONS
+from textrec_data.sources.files import index_images
+from textrec_data.sources.icdar15 import (
     GTReject,
     GTWord,
     gt_stem,
-    index_images,
     list_gt_files,
     parse_gt_bytes,
     parse_gt_line,

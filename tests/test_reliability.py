@@ -25,8 +25,9 @@ from pipelines.manifest import command as manifest_command
 from pipelines.train import command as train_command
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.errors import InputError
-from textrec_data.icdar import REJECT_REASONS, GTReject, GTWord, parse_gt_bytes
 from textrec_data.manifest import MANIFEST_SCHEMA, TableWriter, read_manifest_info
+from textrec_data.records import REJECT_REASONS
+from textrec_data.sources.icdar15 import GTReject, GTWord, parse_gt_bytes
 from textrec_data.stream import ManifestStream, StreamConfig
 from textrec_data.synth import SynthConfig, write_synth_dataset
 from textrec_model.checkpoint import load_checkpoint

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from textrec_data.icdar import GTWord, parse_gt_bytes
+from textrec_data.sources.icdar15 import GTWord, parse_gt_bytes
 from textrec_data.synth import (
     CHARSET,
     PLACEHOLDER,

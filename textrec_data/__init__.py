@@ -1,4 +1,4 @@
-"""textrec data side: ICDAR GT parsing, quad cropping, vocabulary, the manifest format."""
+"""textrec data side: dataset sources, quad cropping, vocabulary, the manifest format."""
 
 from importlib.metadata import PackageNotFoundError, version
 

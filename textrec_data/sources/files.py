@@ -1,0 +1,71 @@
+"""Helpers for sources read from files: image folders and text files of one record per line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of a text file: its 1-based number and text. ``decoded`` False: the line is not
+    valid UTF-8 (``text`` then shows it with backslash escapes) and is to be rejected."""
+
+    line_no: int
+    text: str
+    decoded: bool
+
+
+def decode_lines(data: bytes) -> list[TextLine]:
+    """A text file's lines, in order: LF, CRLF or lone CR endings; a final line ending is no line.
+
+    A UTF-8 BOM is removed. Every line of a UTF-16/32 file or of a file with NUL bytes, and any
+    line that is not valid UTF-8, comes back with ``decoded`` False: nothing is decoded with
+    characters dropped or replaced.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.startswith(_UTF16_32_BOMS) or b"\x00" in data:
+        return [TextLine(i, raw, False) for i, raw in enumerate(_foreign_lines(data), 1)]
+    lines = []
+    for i, raw in enumerate(data.splitlines(), start=1):
+        try:
+            lines.append(TextLine(i, raw.decode("utf-8"), True))
+        except UnicodeDecodeError:
+            lines.append(TextLine(i, raw.decode("utf-8", "backslashreplace"), False))
+    return lines
+
+
+def _foreign_lines(data: bytes) -> list[str]:
+    """Lines of a UTF-16 file (or other NUL-bearing bytes) for the rejects' ``raw`` column.
+
+    Lines are counted after decoding, so UTF-16-LE's NUL after the last newline is no extra line.
+    """
+    codec = "utf-16" if data.startswith(_UTF16_32_BOMS) else None
+    if codec is None and len(data) % 2 == 0:
+        codec = "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be"
+    try:
+        text = data.decode(codec) if codec else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        return [raw.decode("utf-8", "backslashreplace") for raw in data.splitlines()]
+    return [line.decode("utf-8") for line in text.encode("utf-8").splitlines()]
+
+
+def index_images(images_dir: Path) -> dict[str, Path]:
+    """Map image stem -> path for every image file (any common extension, any letter case)."""
+    found: dict[str, Path] = {}
+    for path in sorted(images_dir.iterdir()):
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+            found.setdefault(path.stem, path)
+    return found
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers numerically."""
+    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name))
