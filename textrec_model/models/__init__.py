@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from textrec_model.models.base import RecognitionModel, count_parameters
 from textrec_model.models.crnn import CRNN, CRNNConfig
+from textrec_model.models.crnn_vgg import CRNNVGG, CRNNVGGConfig
 
-ARCHITECTURES: dict[str, type[RecognitionModel]] = {CRNN.arch: CRNN}
+ARCHITECTURES: dict[str, type[RecognitionModel]] = {CRNN.arch: CRNN, CRNNVGG.arch: CRNNVGG}
 
 PRESETS: dict[str, tuple[str, object]] = {
     # The seed notebook's CRNN: ~8.2M parameters at 80-100 classes.
@@ -28,6 +29,8 @@ PRESETS: dict[str, tuple[str, object]] = {
             dropout=0.1,
         ),
     ),
+    # EasyOCR's generation-2 recognizer (english_g2's sizes): height 64, ~3.8M parameters.
+    "crnn-vgg": ("crnn-vgg", CRNNVGGConfig()),
 }
 
 __all__ = [
