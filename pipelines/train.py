@@ -32,14 +32,27 @@ def _default(name: str):
 @click.option(
     "--model",
     type=click.Choice(sorted(PRESETS)),
-    default=_default("model"),
-    show_default=True,
-    help="Architecture preset (crnn: the seed's ~8M-param CRNN, for GPUs; crnn-small: CPUs).",
+    default=None,
+    help="Architecture preset [crnn-small] (crnn: the seed's ~8M-param CRNN, for GPUs; "
+    "crnn-small: CPUs).",
+)
+@click.option(
+    "--init",
+    default=None,
+    help="Start from these weights (own optimizer and schedule): a textrec checkpoint of any "
+    "charset, or a pretrained name (easyocr:english_g2). The architecture is the source's.",
+)
+@click.option(
+    "--freeze",
+    default=None,
+    metavar="backbone[:STEPS]",
+    help="Freeze the convolutional backbone for STEPS steps (throughout without :STEPS).",
 )
 @click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
 @click.option("--epochs", type=float, default=None, help="Passes over the train split [10].")
 @click.option("--batch-size", default=_default("batch_size"), show_default=True)
 @click.option("--lr", default=_default("lr"), show_default=True, help="Peak AdamW learning rate.")
+@click.option("--warmup-steps", default=_default("warmup_steps"), show_default=True)
 @click.option("--height", type=int, default=None, help="Input height [the model's].")
 @click.option("--max-width", default=_default("max_width"), show_default=True)
 @click.option("--eval-every", default=_default("eval_every"), show_default=True, help="Steps.")

@@ -86,7 +86,7 @@ def test_resume_gives_the_same_weights_as_a_straight_run(manifest, tmp_path, mon
 def test_checkpoint_round_trip(manifest, tmp_path):
     train(_config(manifest, tmp_path, max_steps=3), False)
     state = load_checkpoint(tmp_path / "best.pt")
-    assert state["config"]["model"] == "crnn-small" and state["step"] == 3
+    assert state["model_name"] == "crnn-small" and state["step"] == 3
     model = model_from_args(state["model_args"])
     model.load_state_dict(state["model"])
     model.eval()

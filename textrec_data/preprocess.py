@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+_INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR}
+
 #: Narrowest width a crop is resized to (a sliver of a crop would give one or two time steps).
 MIN_CROP_WIDTH = 16
 
@@ -22,7 +24,9 @@ MIN_CROP_WIDTH = 16
 class InputSpec:
     """What a model takes: ``channels`` (1 grayscale, 3 RGB) x ``height`` x width pixels in
     [-1, 1]. Width ``W`` gives ``W // time_stride + time_offset`` output steps; ``min_width`` is
-    the narrowest input it accepts, ``fixed_width`` (None: any width) the only one."""
+    the narrowest input it accepts, ``fixed_width`` (None: any width) the only one. ``resize``
+    (``area`` | ``linear``: OpenCV interpolation) and ``pad`` (``zero``: mid-grey, ``edge``:
+    the last column repeated) are how the model was trained to see crops."""
 
     channels: int = 1
     height: int = 32
@@ -30,6 +34,12 @@ class InputSpec:
     time_offset: int = 0
     min_width: int = 4
     fixed_width: int | None = None
+    resize: str = "area"
+    pad: str = "zero"
+
+    def __post_init__(self) -> None:
+        if self.resize not in _INTERPOLATION or self.pad not in ("zero", "edge"):
+            raise ValueError(f"resize must be one of {sorted(_INTERPOLATION)}, pad zero|edge")
 
     def steps(self, width: int) -> int:
         """Output time steps for an input ``width`` (0 when too narrow)."""
@@ -78,15 +88,19 @@ def to_model_channels(image: np.ndarray | Image.Image, channels: int = 1) -> np.
 def scale_crop(image: np.ndarray, width: int, spec: InputSpec) -> np.ndarray:
     """Resize a uint8 crop ``(h, w)`` or ``(h, w, 3)`` to ``(spec.height, width)`` and scale it
     to [-1, 1]: one sample's model input, float32 ``(channels, height, width)``."""
-    image = cv2.resize(image, (width, spec.height), interpolation=cv2.INTER_AREA)
+    image = cv2.resize(image, (width, spec.height), interpolation=_INTERPOLATION[spec.resize])
     scaled = image.astype(np.float32) / 127.5 - 1.0
     return scaled[None] if scaled.ndim == 2 else scaled.transpose(2, 0, 1)
 
 
 def pad_batch(images: list[np.ndarray], spec: InputSpec) -> np.ndarray:
-    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max w_i)``, zero (mid-grey) on the right."""
+    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max w_i)``, padded on the right as
+    ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
     max_w = max((image.shape[2] for image in images), default=spec.min_width)
     batch = np.zeros((len(images), spec.channels, spec.height, max_w), np.float32)
     for i, image in enumerate(images):
-        batch[i, :, :, : image.shape[2]] = image
+        width = image.shape[2]
+        batch[i, :, :, :width] = image
+        if spec.pad == "edge" and width < max_w:
+            batch[i, :, :, width:] = image[:, :, width - 1 : width]
     return batch

@@ -12,12 +12,16 @@ from textrec_model.models import RecognitionModel
 class TrainConfig:
     """Everything that defines a training run (saved in every checkpoint).
 
-    ``model`` is a preset of :data:`textrec_model.models.PRESETS`; ``height`` None takes the
-    model's input height (any other value must equal it)."""
+    ``model`` is a preset of :data:`textrec_model.models.PRESETS` (None: ``crnn-small``, or with
+    ``init`` the architecture of the source whose weights start the run: a checkpoint path or a
+    pretrained name, see :mod:`textrec_model.transfer`); ``freeze`` is ``backbone[:STEPS]``;
+    ``height`` None takes the model's input height (any other value must equal it)."""
 
     manifests: tuple[str, ...]
     out: str
-    model: str = "crnn-small"
+    model: str | None = None
+    init: str | None = None
+    freeze: str | None = None
     max_steps: int | None = None
     epochs: float | None = None
     batch_size: int = 64

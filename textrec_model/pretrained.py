@@ -98,6 +98,7 @@ class Pretrained:
     model: RecognitionModel
     charset: Charset
     preprocessing: EasyOCRPreprocessing
+    max_width: int = 768  # widest input textrec gives it (EasyOCR sets no cap)
 
 
 def easyocr_state_dict(raw: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -27,6 +27,8 @@ from textrec_data.preprocess import (
 from textrec_model.checkpoint import load_checkpoint, model_from_state
 from textrec_model.ctc import Lexicon, beam_decode, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx
+from textrec_model.pretrained import load_pretrained
+from textrec_model.transfer import is_named_source
 
 DECODERS = ("greedy", "beam")
 
@@ -111,16 +113,26 @@ class Recognizer:
     def from_checkpoint(
         cls, path: str | Path, device: str = "cpu", batch_size: int = 256
     ) -> Recognizer:
-        """Load a textrec checkpoint (``best.pt`` / ``last.pt``) for inference on ``device``."""
+        """Load a textrec checkpoint (``best.pt`` / ``last.pt``), or a pretrained name such as
+        ``easyocr:english_g2``, for inference on ``device``."""
+        if is_named_source(str(path)):
+            return cls.from_pretrained(str(path), device, batch_size)
         state = load_checkpoint(path)
         charset = Charset.from_dict(state["charset"])
         model = model_from_state(state).to(device)
+        runner = _torch_runner(model, device)
+        return cls(runner, charset, model.input_spec, state["config"]["max_width"], batch_size)
 
-        @torch.inference_mode()
-        def run_logits(images: np.ndarray) -> torch.Tensor:
-            return model(torch.from_numpy(images).to(device)).float().cpu()
-
-        return cls(run_logits, charset, model.input_spec, state["config"]["max_width"], batch_size)
+    @classmethod
+    def from_pretrained(cls, name: str, device: str = "cpu", batch_size: int = 256) -> Recognizer:
+        """A pretrained recognizer by name (:mod:`textrec_model.pretrained`), zero-shot."""
+        try:
+            pretrained = load_pretrained(name)
+        except (ValueError, ImportError) as exc:
+            raise InputError(f"{name}: {exc}") from exc
+        model = pretrained.model.to(device)
+        spec, max_width = model.input_spec, pretrained.max_width
+        return cls(_torch_runner(model, device), pretrained.charset, spec, max_width, batch_size)
 
     @classmethod
     def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int = 0) -> Recognizer:
@@ -189,3 +201,13 @@ class Recognizer:
             bar.update(len(index))
         bar.close()
         return out  # type: ignore[return-value]
+
+
+def _torch_runner(model: torch.nn.Module, device: str):
+    """float32 ``(B, C, H, W)`` ndarray -> logits ``(B, T, classes)`` on the CPU, no grad."""
+
+    @torch.inference_mode()
+    def run_logits(images: np.ndarray) -> torch.Tensor:
+        return model(torch.from_numpy(images).to(device)).float().cpu()
+
+    return run_logits

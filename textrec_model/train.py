@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -39,8 +40,9 @@ from textrec_model.distributed import (
     setup_distributed,
 )
 from textrec_model.metrics import compute_metrics
-from textrec_model.models import PRESETS, RecognitionModel, build_model
+from textrec_model.models import DEFAULT_MODEL, PRESETS, RecognitionModel, build_model
 from textrec_model.runtime import amp_dtype, resolve_device, stop_on_signal
+from textrec_model.transfer import InitReport, init_model, parse_freeze, set_frozen
 
 
 class TrainingError(RuntimeError):
@@ -69,6 +71,8 @@ class Run:
     per_epoch: int
     total_steps: int
     manifest_meta: list[dict]
+    init_report: InitReport | None = None
+    freeze: tuple[str | None, int] = (None, 0)
     step: int = 0
     best_accuracy: float = -1.0
     skipped: dict[str, int] = field(default_factory=dict)
@@ -162,8 +166,11 @@ def _total_steps(config: TrainConfig, per_epoch: int) -> int:
 def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) -> Run:
     """Read the manifests, build model/optimizer/schedule, resume from last.pt if asked, and
     prepare OUT (rank 0)."""
-    if config.model not in PRESETS:
+    if config.model is not None and config.init is not None:
+        raise InputError("give --model or --init (the source's architecture), not both")
+    if config.model is not None and config.model not in PRESETS:
         raise InputError(f"--model {config.model!r}: expected one of {sorted(PRESETS)}")
+    freeze = parse_freeze(config.freeze)
     out = Path(config.out)
     probe = ManifestStream(config.manifests, config.train_split, StreamConfig())
     if probe.split_rows == 0:
@@ -176,10 +183,15 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     np.random.seed(config.seed)
-    model = build_model(config.model, probe.charset.num_classes).to(device)
+    init_report = None
+    if config.init:
+        model, init_report = init_model(config.init, probe.charset)
+    else:
+        model = build_model(config.model or DEFAULT_MODEL, probe.charset.num_classes)
+    model = model.to(device)
     if config.height is not None and config.height != model.input_spec.height:
         raise InputError(
-            f"--height {config.height}: model {config.model} takes height {model.input_spec.height}"
+            f"--height {config.height}: model {model.arch} takes height {model.input_spec.height}"
         )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -206,6 +218,8 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
         per_epoch=per_epoch,
         total_steps=total_steps,
         manifest_meta=[info.metadata for info in probe.infos],
+        init_report=init_report,
+        freeze=freeze,
     )
     if config.resume:
         parts = {
@@ -229,7 +243,8 @@ def save_run(run: Run, name: str, metrics: dict | None = None) -> None:
     """Write OUT/``name``: the model, its hyper-parameters and everything needed to resume."""
     save_checkpoint(
         {
-            "model_name": run.config.model,
+            "model_name": run.config.model or run.config.init or DEFAULT_MODEL,
+            "init": asdict(run.init_report) if run.init_report else None,
             "model_args": run.model.model_args(),
             "model": run.model.state_dict(),
             "optimizer": run.optimizer.state_dict(),
@@ -253,6 +268,9 @@ def train_step(run: Run, batch: Batch) -> float:
     """One optimizer step on ``batch``; returns its loss. A non-finite loss is an error."""
     for reason, count in batch.skipped.items():
         run.skipped[reason] = run.skipped.get(reason, 0) + count
+    part, steps = run.freeze
+    if part is not None:
+        set_frozen(run.model, steps == 0 or run.step < steps)
     if batch.labels:
         loss, _ = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model.output_lengths)
     else:  # every row of the batch was skipped: a zero step keeps DDP ranks in lock-step
@@ -317,6 +335,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     try:
         with stop_on_signal() as flag:
             run = setup_run(config, device, dist_info)
+            if run.init_report is not None and dist_info.is_main:
+                tqdm.write(run.init_report.line(), file=sys.stderr)
             return _loop(run, progress, flag)
     finally:
         cleanup_distributed()

@@ -13,6 +13,9 @@ from textrec_model.models.base import RecognitionModel, count_parameters
 from textrec_model.models.crnn import CRNN, CRNNConfig
 from textrec_model.models.crnn_vgg import CRNNVGG, CRNNVGGConfig
 
+#: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
+DEFAULT_MODEL = "crnn-small"
+
 ARCHITECTURES: dict[str, type[RecognitionModel]] = {CRNN.arch: CRNN, CRNNVGG.arch: CRNNVGG}
 
 PRESETS: dict[str, tuple[str, object]] = {
@@ -35,6 +38,7 @@ PRESETS: dict[str, tuple[str, object]] = {
 
 __all__ = [
     "ARCHITECTURES",
+    "DEFAULT_MODEL",
     "PRESETS",
     "RecognitionModel",
     "build_model",

@@ -22,10 +22,14 @@ from textrec_data.preprocess import InputSpec
 
 class RecognitionModel(nn.Module):
     """Base class: subclasses set ``arch`` and ``config_class``, build their layers from a
-    frozen config dataclass and implement ``forward`` and ``input_spec``."""
+    frozen config dataclass and implement ``forward`` and ``input_spec``. ``backbone_prefix``
+    names the convolutional feature extractor (what ``--freeze backbone`` freezes) and
+    ``classifier_prefix`` the output layer (whose rows follow the charset)."""
 
     arch: ClassVar[str]
     config_class: ClassVar[type]
+    backbone_prefix: ClassVar[str] = "features"
+    classifier_prefix: ClassVar[str] = "classifier"
 
     def __init__(self, num_classes: int, config) -> None:
         super().__init__()

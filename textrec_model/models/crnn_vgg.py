@@ -117,6 +117,8 @@ class CRNNVGG(RecognitionModel):
             time_stride=TIME_STRIDE,
             time_offset=TIME_OFFSET,
             min_width=MIN_WIDTH,
+            resize="linear",  # EasyOCR's resize, and its last-column padding
+            pad="edge",
         )
 
     def forward(self, images: Tensor) -> Tensor:
