@@ -1,8 +1,12 @@
-"""The manifest file format (version 1): Arrow schema, atomic writer, validated reader.
+"""The manifest file format (version 2): Arrow schema, atomic writer, validated reader.
 
 A manifest is a Parquet file with one row per kept word and a ``textrec`` key in its footer
-metadata holding JSON (format version, charset, case, build config, counts). Rejected GT lines go
+metadata holding JSON (format version, charset, case, build config, counts). Rejected records go
 to a sibling ``rejects.parquet``. Column meanings: docs/DESIGN.md.
+
+Version 2 adds the ``source`` column (the format a word was read from) and lets ``quad``,
+``gt_path`` and ``line_no`` be null (a pre-cropped word has no quad). Version-1 manifests (no
+``source`` column, no nulls) are still read everywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import pyarrow.parquet as pq
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 METADATA_KEY = b"textrec"
 SPLITS = ("train", "val", "test")
 ROW_GROUP_SIZE = 1024
@@ -36,8 +41,11 @@ MANIFEST_SCHEMA = pa.schema(
         ("crop", pa.binary()),
         ("crop_h", pa.int32()),
         ("crop_w", pa.int32()),
+        ("source", pa.dictionary(pa.int8(), pa.string())),
     ]
 )
+#: Columns every readable manifest has (version 1 lacks ``source``).
+REQUIRED_COLUMNS = tuple(n for n in MANIFEST_SCHEMA.names if n != "source")
 
 REJECTS_SCHEMA = pa.schema(
     [
@@ -62,7 +70,7 @@ class TableWriter:
         self.row_group_size = row_group_size
         self.rows_written = 0
         self._pending: list[dict] = []
-        # PNG crops are already compressed: store them as they are, compress the rest.
+        # PNG/JPEG crops are already compressed: store them as they are, compress the rest.
         codecs = {name: "none" if name == "crop" else "zstd" for name in schema.names}
         self._writer = pq.ParquetWriter(path, schema, compression=codecs)
 
@@ -123,11 +131,12 @@ def read_manifest_info(path: str | Path) -> ManifestInfo:
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: corrupt textrec metadata ({exc})") from exc
     version = metadata.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise InputError(
-            f"{path}: manifest format version {version}, this textrec reads {FORMAT_VERSION}"
+            f"{path}: manifest format version {version}, this textrec reads {READABLE_VERSIONS}"
         )
-    missing = [n for n in MANIFEST_SCHEMA.names if n not in parquet.schema_arrow.names]
+    required = MANIFEST_SCHEMA.names if version == FORMAT_VERSION else REQUIRED_COLUMNS
+    missing = [n for n in required if n not in parquet.schema_arrow.names]
     if missing:
         raise InputError(f"{path}: manifest lacks columns {missing}")
     groups = tuple(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))
