@@ -57,6 +57,9 @@ SPLIT_MODES = ("auto", "train", "val", "test")
 #: Encoded images stored as they are (PNG, JPEG): every reader of the manifest decodes them.
 KEPT_ENCODINGS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _DECODE_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+#: A quad wider or taller than this many times the image's longer side is a coordinate error
+#: (e.g. 1e30), not a word: its crop would not fit in memory.
+MAX_QUAD_EXTENT = 4
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,11 @@ def _cut(
     reason."""
     if isinstance(word, CroppedWord):
         return None, image
-    points = repair_quad(quad_points(word.quad))
+    points = quad_points(word.quad)
+    extent = MAX_QUAD_EXTENT * max(image.shape[:2])
+    if not np.isfinite(points).all() or np.ptp(points, axis=0).max() > extent:
+        return "bad_coordinates"
+    points = repair_quad(points)
     if is_degenerate(points):
         return "degenerate_quad"
     if not overlaps_image(points, image.shape[1], image.shape[0]):

@@ -120,4 +120,4 @@ def polygon_quad(values: Sequence[float]) -> tuple[float, ...] | None:
         rect = rect[np.argsort(np.arctan2(rect[:, 1] - center[1], rect[:, 0] - center[0]))]
         start = int(np.argmin(np.linalg.norm(rect - points[0], axis=1)))
         points = np.roll(rect, -start, axis=0)
-    return tuple(float(v) for v in points.ravel())
+    return tuple(float(v) for v in points.ravel()) if np.isfinite(points).all() else None

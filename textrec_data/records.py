@@ -16,7 +16,8 @@ REJECT_REASONS: dict[str, str] = {
     "encoding": "the line (or whole file) is not valid UTF-8",
     "malformed": "the line or record lacks the format's fields (IC15: fewer than 8 coordinates "
     "+ text; an unclosed quote; an LMDB sample without its label)",
-    "bad_coordinates": "a coordinate is not a finite number",
+    "bad_coordinates": "a coordinate is not a finite number, or the quad spans over 4 times "
+    "the image's size",
     "empty_label": "the transcription is empty or only whitespace",
     "degenerate_quad": "the quad has (near) zero area or a side shorter than 1 pixel",
     "outside_image": "the quad does not overlap the image",

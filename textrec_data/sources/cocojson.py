@@ -110,7 +110,8 @@ class CocoTextSource:
                 units.append(JsonImage(json_path, stem, name, tuple(by_image[key])))
         if None in by_image:
             units.append(JsonImage(json_path, "", None, tuple(by_image[None])))
-        notes = {"images_listed": len(imgs), "images_without_annotations": len(imgs) - len(units)}
+        unused = sum(key not in by_image for key in imgs)
+        notes = {"images_listed": len(imgs), "images_without_annotations": unused}
         return Plan(units, notes, files=1)
 
     def read(self, unit: JsonImage) -> list[Record]:
