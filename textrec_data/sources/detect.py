@@ -21,7 +21,7 @@ from pathlib import Path
 from textrec_data.errors import InputError
 from textrec_data.sources.files import IMAGE_EXTENSIONS, decode_lines
 from textrec_data.sources.icdar13 import parse_ic13_line
-from textrec_data.sources.icdar15 import GTWord, list_gt_files, parse_gt_line
+from textrec_data.sources.icdar15 import GTReject, GTWord, list_gt_files, parse_gt_line
 
 #: Lines and GT files looked at.
 SAMPLE_LINES = 20
@@ -35,12 +35,17 @@ _SCAN_BYTES = 1 << 20
 _IMAGE_NAME = re.compile(r"\.(" + "|".join(e[1:] for e in IMAGE_EXTENSIONS) + r")$", re.I)
 
 
+def _well_formed(result: GTWord | GTReject) -> bool:
+    """A parsed GT line of the right shape (a word, or a placeholder / empty transcription)."""
+    return isinstance(result, GTWord) or result.reason in ("placeholder", "empty_label")
+
+
 def _is_ic15(line: str) -> bool:
-    return isinstance(parse_gt_line(line, 1), GTWord)
+    return _well_formed(parse_gt_line(line, 1))
 
 
 def _is_ic13(line: str) -> bool:
-    return not _is_ic15(line) and isinstance(parse_ic13_line(line, 1), GTWord)
+    return not _is_ic15(line) and _well_formed(parse_ic13_line(line, 1))
 
 
 def _is_wordcrops(line: str) -> bool:
