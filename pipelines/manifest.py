@@ -19,7 +19,12 @@ FORMAT_HELP = (
 )
 
 
-NOTES = ("images_without_gt", "gt_without_image", "lmdb_num_samples", "images_without_annotations")
+NOTES = {
+    "images_without_gt": "images without GT",
+    "gt_without_image": "GT files without image",
+    "images_without_annotations": "images without annotations",
+    "lmdb_num_samples": "LMDB num-samples",
+}
 
 
 @click.command("manifest")
@@ -72,6 +77,6 @@ def command(quiet: bool, **options) -> None:
     click.echo(f"{report['accounting']} ({report['rows_per_second']} rows/s)")
     click.echo(f"kept by split: {splits}")
     click.echo(f"rejected by reason: {reasons}")
-    notes = "".join(f"; {k}: {report[k]}" for k in NOTES if k in report)
+    notes = "".join(f"; {text}: {report[key]}" for key, text in NOTES.items() if key in report)
     click.echo(f"format {report['source']}; charset: {len(report['charset'])} characters{notes}")
     click.echo(f"wrote {options['out']}/manifest.parquet, rejects.parquet, vocab.json, report.json")

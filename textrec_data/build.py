@@ -14,7 +14,6 @@ same pixels for every reader); other encodings are re-encoded to PNG.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import multiprocessing as mp
 import os
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+import pyarrow as pa
 from tqdm import tqdm
 
 from textrec_data import __version__
@@ -42,6 +41,7 @@ from textrec_data.geometry import (
     quad_points,
     repair_quad,
 )
+from textrec_data.images import decode_image, decode_keeping_bytes
 from textrec_data.manifest import (
     FORMAT_VERSION,
     MANIFEST_SCHEMA,
@@ -54,9 +54,6 @@ from textrec_data.sources import DEFAULT_FORMAT, Plan, Source, open_source
 from textrec_data.sources.icdar15 import Icdar15Source
 
 SPLIT_MODES = ("auto", "train", "val", "test")
-#: Encoded images stored as they are (PNG, JPEG): every reader of the manifest decodes them.
-KEPT_ENCODINGS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
-_DECODE_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
 #: A quad wider or taller than this many times the image's longer side is a coordinate error
 #: (e.g. 1e30), not a word: its crop would not fit in memory.
 MAX_QUAD_EXTENT = 4
@@ -104,44 +101,24 @@ class WordRules:
 
 @dataclass
 class UnitResult:
-    """The manifest rows and rejects of one unit of work, and how many records it read."""
+    """The manifest rows and rejects of one unit of work, and how many records it read. Rows go
+    between processes as one Arrow table (:func:`packed`): cheaper to send and to write."""
 
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict] | pa.Table = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     records: int = 0
+
+
+def packed(result: UnitResult) -> UnitResult:
+    """``result`` with its rows as one Arrow table of the manifest schema."""
+    table = pa.Table.from_pylist(result.rows, schema=MANIFEST_SCHEMA)
+    return UnitResult(table, result.rejects, result.records)
 
 
 def assign_split(image_id: str, seed: int, val_fraction: float) -> str:
     """'val' for a stable ``val_fraction`` of image ids (hash of id and seed), else 'train'."""
     digest = hashlib.sha1(f"{seed}:{image_id}".encode()).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2**64 < val_fraction else "train"
-
-
-def decode_image(image: bytes | str) -> np.ndarray | None:
-    """Decode an encoded image (its bytes, or its file's path) to BGR uint8 (H, W, 3), or None
-    when it cannot be decoded."""
-    decoded = decode_keeping_bytes(image)
-    return None if decoded is None else decoded[0]
-
-
-def decode_keeping_bytes(image: bytes | str) -> tuple[np.ndarray, bytes | None] | None:
-    """Decode an encoded image (bytes or path) to BGR uint8 (H, W, 3), with its bytes when they
-    can be stored as they are (PNG or JPEG that OpenCV decodes; else None); None when it cannot
-    be decoded."""
-    try:
-        data = image if isinstance(image, bytes) else Path(image).read_bytes()
-    except OSError:
-        return None
-    if not data:
-        return None
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
-    if decoded is not None:
-        return decoded, data if data.startswith(KEPT_ENCODINGS) else None
-    try:  # formats OpenCV lacks (e.g. some GIFs): try Pillow
-        with Image.open(io.BytesIO(data)) as pil:
-            return cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR), None
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
 
 
 def process(
@@ -256,7 +233,7 @@ def _init_worker(source: Source, rules: WordRules) -> None:
 
 def _run_unit(unit: object) -> UnitResult:
     source, rules = _WORKER
-    return process(source.read(unit), rules, source.name)
+    return packed(process(source.read(unit), rules, source.name))
 
 
 def build_manifest(
@@ -295,11 +272,12 @@ def _write_outputs(
         with _unit_results(source, plan.units, rules, workers) as results:
             for result in results:
                 lines += result.records
-                rows_out.write(result.rows)
+                rows_out.write_table(result.rows)
                 rejects_out.write(result.rejects)
-                for row in result.rows:
-                    splits[row["split"]] += 1
-                    (test_chars if row["split"] == "test" else char_counts).update(row["label"])
+                columns = result.rows.select(["split", "label"]).to_pydict()
+                for split, label in zip(columns["split"], columns["label"], strict=True):
+                    splits[split] += 1
+                    (test_chars if split == "test" else char_counts).update(label)
                 reasons.update(r["reason"] for r in result.rejects)
                 bar.update(1)
                 bar.set_postfix(kept=sum(splits.values()), rejected=sum(reasons.values()))
@@ -352,10 +330,13 @@ def _unit_results(
 ) -> Iterator[Iterator[UnitResult]]:
     """UnitResults in unit order, computed in-process (1 worker) or by a process pool."""
     if workers <= 1:
-        yield (process(source.read(u), rules, source.name) for u in units)
+        yield (packed(process(source.read(u), rules, source.name)) for u in units)
         return
     # Forking is safe here: textrec_data keeps OpenCV single-threaded (see textrec_data/__init__)
     # and the workers never touch torch. "spawn" would re-import the caller's main module.
+    # pyarrow imports pandas at its first conversion from Python objects (~1 s): done here,
+    # before the fork, the workers share it instead of each paying for it.
+    pa.Table.from_pylist([], schema=MANIFEST_SCHEMA)
     pool = mp.get_context().Pool(workers, _init_worker, (source, rules))
     try:
         yield _bounded(pool, units, IN_FLIGHT_PER_WORKER * workers)

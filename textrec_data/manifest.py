@@ -58,10 +58,11 @@ REJECTS_SCHEMA = pa.schema(
 
 
 class TableWriter:
-    """Write rows (dicts) to Parquet in row groups of ``row_group_size``, to a temp file.
+    """Write rows (dicts, or Arrow tables of the schema) to Parquet in row groups of
+    ``row_group_size``, to a temp file.
 
-    Memory holds at most one row group. ``close(metadata)`` adds the ``textrec`` JSON metadata and
-    returns the temp path for the caller to rename; ``abort()`` removes it.
+    Memory holds at most one row group and the last table written. ``close(metadata)`` adds the
+    ``textrec`` JSON metadata; ``abort()`` removes the file.
     """
 
     def __init__(self, path: Path, schema: pa.Schema, row_group_size: int = ROW_GROUP_SIZE):
@@ -69,26 +70,30 @@ class TableWriter:
         self.schema = schema
         self.row_group_size = row_group_size
         self.rows_written = 0
-        self._pending: list[dict] = []
+        self._pending = schema.empty_table()
         # PNG/JPEG crops are already compressed: store them as they are, compress the rest.
         codecs = {name: "none" if name == "crop" else "zstd" for name in schema.names}
         self._writer = pq.ParquetWriter(path, schema, compression=codecs)
 
     def write(self, rows: Sequence[dict]) -> None:
-        self._pending.extend(rows)
-        while len(self._pending) >= self.row_group_size:
-            self._flush(self._pending[: self.row_group_size])
-            self._pending = self._pending[self.row_group_size :]
-
-    def _flush(self, rows: list[dict]) -> None:
         if rows:
-            table = pa.Table.from_pylist(rows, schema=self.schema)
-            self._writer.write_table(table, row_group_size=len(rows))
-            self.rows_written += len(rows)
+            self.write_table(pa.Table.from_pylist(list(rows), schema=self.schema))
+
+    def write_table(self, table: pa.Table) -> None:
+        """Add ``table``'s rows; write every full row group."""
+        self._pending = pa.concat_tables([self._pending, table])  # no copy: chunks are shared
+        while self._pending.num_rows >= self.row_group_size:
+            self._flush(self._pending.slice(0, self.row_group_size))
+            self._pending = self._pending.slice(self.row_group_size)
+
+    def _flush(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self._writer.write_table(table, row_group_size=table.num_rows)
+            self.rows_written += table.num_rows
 
     def close(self, metadata: dict) -> None:
         self._flush(self._pending)
-        self._pending = []
+        self._pending = self.schema.empty_table()
         self._writer.add_key_value_metadata(
             {METADATA_KEY: json.dumps(metadata, ensure_ascii=False)}
         )
