@@ -13,6 +13,7 @@ same pixels for every reader); other encodings are re-encoded to PNG.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -275,9 +276,10 @@ def _write_outputs(
                 rows_out.write_table(result.rows)
                 rejects_out.write(result.rejects)
                 columns = result.rows.select(["split", "label"]).to_pydict()
-                for split, label in zip(columns["split"], columns["label"], strict=True):
-                    splits[split] += 1
-                    (test_chars if split == "test" else char_counts).update(label)
+                pairs = list(zip(columns["split"], columns["label"], strict=True))
+                splits.update(columns["split"])
+                char_counts.update("".join(label for split, label in pairs if split != "test"))
+                test_chars.update("".join(label for split, label in pairs if split == "test"))
                 reasons.update(r["reason"] for r in result.rejects)
                 bar.update(1)
                 bar.set_postfix(kept=sum(splits.values()), rejected=sum(reasons.values()))
@@ -337,12 +339,16 @@ def _unit_results(
     # pyarrow imports pandas at its first conversion from Python objects (~1 s): done here,
     # before the fork, the workers share it instead of each paying for it.
     pa.Table.from_pylist([], schema=MANIFEST_SCHEMA)
+    # Objects that exist before the fork are left out of the workers' garbage collections, which
+    # would otherwise write to every page of the inherited heap (copy-on-write faults).
+    gc.freeze()
     pool = mp.get_context().Pool(workers, _init_worker, (source, rules))
     try:
         yield _bounded(pool, units, IN_FLIGHT_PER_WORKER * workers)
     finally:
         pool.terminate()
         pool.join()
+        gc.unfreeze()
 
 
 #: Units submitted ahead per worker: results wait in memory only for so many units.

@@ -71,9 +71,11 @@ class TableWriter:
         self.row_group_size = row_group_size
         self.rows_written = 0
         self._pending = schema.empty_table()
-        # PNG/JPEG crops are already compressed: store them as they are, compress the rest.
+        # PNG/JPEG crops are already compressed and all different: store them as they are (no
+        # compression, no dictionary encoding), compress the rest.
         codecs = {name: "none" if name == "crop" else "zstd" for name in schema.names}
-        self._writer = pq.ParquetWriter(path, schema, compression=codecs)
+        dictionary = [name for name in schema.names if name != "crop"]
+        self._writer = pq.ParquetWriter(path, schema, compression=codecs, use_dictionary=dictionary)
 
     def write(self, rows: Sequence[dict]) -> None:
         if rows:
