@@ -9,12 +9,17 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from dtrb_lmdb import create_dtrb_lmdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_wordlists import crop_image, write_crops
 
 from pipelines.convert import command as convert_command
 from pipelines.manifest import command as manifest_command
-from textrec_data.build import ManifestConfig, build_manifest
+from textrec_data.build import ManifestConfig, build_manifest, process
+from textrec_data.charset import normalize_text
+from textrec_data.records import REJECT_REASONS, Reject
 from textrec_data.sources.files import quote
+from textrec_data.sources.lmdb_dataset import LmdbChunk, sample_record
 
 
 def _one_line_error(result, *names: object) -> None:
@@ -207,3 +212,20 @@ def test_convert_one_split_and_its_errors(list_manifest, tmp_path):
     _one_line_error(_invoke(convert_command, list_manifest, *args), "test")
     missing = tmp_path / "none.parquet"
     _one_line_error(_invoke(convert_command, missing, "--to", "lmdb", "--out", tmp_path / "x"))
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.binary(max_size=12)), st.binary(max_size=8))))
+@settings(max_examples=200, deadline=None)
+def test_fuzzed_lmdb_samples_are_each_kept_or_rejected(samples):
+    """Any label bytes (or none) and image bytes: no crash, one record per sample, each a word
+    or a reject with a known reason, the words' text valid NFC."""
+    unit = LmdbChunk("/db", "db", 1, len(samples) + 1)
+    records = [sample_record(unit, i, lab, img) for i, (lab, img) in enumerate(samples, 1)]
+    assert len(records) == len(samples)
+    for record, (label, _) in zip(records, samples, strict=True):
+        if isinstance(record, Reject):
+            assert record.reason in REJECT_REASONS
+        else:
+            assert record.text == normalize_text(label.decode()) and record.text.strip()
+    result = process(records)  # no 8-byte image decodes: every sample is rejected
+    assert result.records == len(result.rejects) == len(samples) and not result.rows

@@ -128,12 +128,13 @@ class LmdbSource:
         env = open_lmdb(unit.path, os.getpid())
         with env.begin() as txn:
             return [
-                _record(unit, i, txn.get(label_key(i)), txn.get(image_key(i)))
+                sample_record(unit, i, txn.get(label_key(i)), txn.get(image_key(i)))
                 for i in range(unit.start, unit.stop)
             ]
 
 
-def _record(unit: LmdbChunk, index: int, label: bytes | None, image: bytes | None) -> Record:
+def sample_record(unit: LmdbChunk, index: int, label: bytes | None, image: bytes | None) -> Record:
+    """The record of sample ``index`` from its label and image bytes (None: key missing)."""
     if label is None:
         return Reject(Origin(unit.path, index, f"<no label-{index:09d}>"), "malformed")
     try:
