@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pipelines import convert, export, manifest, predict, stats, synth, train
 from pipelines import eval as eval_command
-from pipelines import export, manifest, predict, stats, synth, train
 from textrec_data import __version__
 
 
@@ -14,12 +14,13 @@ from textrec_data import __version__
 def main() -> None:
     """textrec: ICDAR ground truth -> Parquet manifest -> CRNN-CTC recognizer.
 
-    Typical flow: `textrec synth` (or your ICDAR data) -> `textrec manifest` -> `textrec stats`
-    -> `textrec train` -> `textrec eval` / `textrec predict` / `textrec export`.
+    Typical flow: `textrec synth` (or your data in a format `manifest --format` reads) ->
+    `textrec manifest` -> `textrec stats` -> `textrec train` -> `textrec eval` / `textrec predict`
+    / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list.
     """
 
 
-for _module in (synth, manifest, stats, train, eval_command, predict, export):
+for _module in (synth, manifest, convert, stats, train, eval_command, predict, export):
     main.add_command(_module.command)
 
 

@@ -41,6 +41,11 @@ def format_report(report: dict) -> str:
     type=click.Path(),
     help="Word list (one per line): output the lexicon word that best explains each crop.",
 )
+@click.option(
+    "--subset", type=click.Path(),
+    help="Score only the images this file names (by file stem), e.g. MMOCR's "
+    "textrecog_test_1811.json for IC15-1811; also a JSON list or one name per line.",
+)  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(quiet: bool, **options) -> None:
@@ -52,6 +57,9 @@ def command(quiet: bool, **options) -> None:
     config = EvalConfig(**options)
     report = evaluate(config, progress=not quiet)
     click.echo(format_report(report))
+    if report["subset"]:
+        sub = report["subset"]
+        click.echo(f"subset {sub['file']}: {sub['rows']} rows; {sub['not_found']} names not found")
     if report["charset_case"] != report["manifest_case"]:
         click.echo(
             f"note: the model's labels are case {report['charset_case']!r}, the manifest's "

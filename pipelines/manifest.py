@@ -1,4 +1,5 @@
-"""`textrec manifest`: ICDAR 2015 images + GT -> manifest.parquet (+ rejects, vocab, report)."""
+"""`textrec manifest`: ground truth in any format read -> manifest.parquet (+ rejects, vocab,
+report)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,36 @@ import click
 from pipelines.common import user_errors
 from textrec_data.build import SPLIT_MODES, ManifestConfig, build_manifest
 from textrec_data.charset import CASE_POLICIES
+from textrec_data.sources import DEFAULT_FORMAT, FORMATS
+
+FORMAT_HELP = (
+    "Format of --gt: icdar15 (folder of gt_<image>.txt, 8 coordinates + text), wordcrops "
+    "(list of cropped words 'word_1.png, \"text\"', ICDAR 2015 Task 4.3), tsv (path<TAB>text), "
+    "lmdb (DTRB/PARSeq LMDB folder, or a folder of several), icdar13 (folder of gt_<image>.txt, "
+    "'x1 y1 x2 y2 \"text\"'), cocotext (COCO-Text v2 JSON), textocr (TextOCR JSON), auto "
+    "(detect; the error names the candidates when unsure)."
+)
+
+
+NOTES = {
+    "images_without_gt": "images without GT",
+    "gt_without_image": "GT files without image",
+    "images_without_annotations": "images without annotations",
+    "lmdb_num_samples": "LMDB num-samples",
+}
 
 
 @click.command("manifest")
-@click.option("--images", required=True, type=click.Path(), help="Directory of scene images.")
-@click.option("--gt", required=True, type=click.Path(), help="Directory of gt_<image>.txt files.")
+@click.option(
+    "--format", type=click.Choice(FORMATS), default=DEFAULT_FORMAT, show_default=True,
+    help=FORMAT_HELP,
+)  # fmt: skip
+@click.option(
+    "--images", type=click.Path(),
+    help="Directory of the images (scene images; for wordcrops/tsv the crops, default: the "
+    "list's folder; not used with lmdb).",
+)  # fmt: skip
+@click.option("--gt", required=True, type=click.Path(), help="Ground truth: folder or file.")
 @click.option("--out", required=True, type=click.Path(), help="Output directory.")
 @click.option(
     "--split",
@@ -40,10 +66,10 @@ from textrec_data.charset import CASE_POLICIES
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(quiet: bool, **options) -> None:
-    """Parse ICDAR 2015 GT, crop every legible word by its quad, write a Parquet manifest.
+    """Read ground truth (--format), crop every legible word, write a Parquet manifest.
 
-    Every GT line ends up either in OUT/manifest.parquet or in OUT/rejects.parquet with a reason;
-    OUT/report.json checks kept + rejected = lines read.
+    Every GT line or record ends up either in OUT/manifest.parquet or in OUT/rejects.parquet
+    with a reason; OUT/report.json checks kept + rejected = records read.
     """
     report = build_manifest(ManifestConfig(**options), progress=not quiet)
     splits = ", ".join(f"{k} {v}" for k, v in report["counts"]["splits"].items()) or "none"
@@ -51,8 +77,6 @@ def command(quiet: bool, **options) -> None:
     click.echo(f"{report['accounting']} ({report['rows_per_second']} rows/s)")
     click.echo(f"kept by split: {splits}")
     click.echo(f"rejected by reason: {reasons}")
-    click.echo(
-        f"charset: {len(report['charset'])} characters; images without GT: "
-        f"{report['images_without_gt']}; GT files without image: {report['gt_without_image']}"
-    )
+    notes = "".join(f"; {text}: {report[key]}" for key, text in NOTES.items() if key in report)
+    click.echo(f"format {report['source']}; charset: {len(report['charset'])} characters{notes}")
     click.echo(f"wrote {options['out']}/manifest.parquet, rejects.parquet, vocab.json, report.json")

@@ -337,7 +337,7 @@ def test_cli_builds_then_refuses_then_overwrites(built, tmp_path):
     out = tmp_path / "out"
     result = _run(manifest_command, _cli_args(built, out, "--case", "lower"))
     assert result.exit_code == 0, result.output
-    assert "kept 28 + rejected 12 = 40 of 40 GT lines" in result.output
+    assert "kept 28 + rejected 12 = 40 of 40 records" in result.output
     assert "images without GT: 1" in result.output
     before = {name: (out / name).read_bytes() for name in OUTPUT_FILES}
     assert set(_frame(out)["label"]) >= {"new york", "don't"}
@@ -381,7 +381,7 @@ def test_cli_gt_dir_without_gt_files(built, tmp_path):
 
 def test_read_manifest_info(built):
     info = read_manifest_info(built["out"] / "manifest.parquet")
-    assert info.metadata["format_version"] == 1
+    assert info.metadata["format_version"] == 2
     assert info.metadata["counts"]["kept"] == 28
     assert info.split_count("train") + info.split_count("val") == 28
 

@@ -64,7 +64,9 @@ def test_cropped_words_missing_images_and_rejects_are_all_accounted_for(tmp_path
     rows = pd.read_parquet(out / "manifest.parquet")
     assert list(rows["text"]) == ["Hi", "Bytes"]
     assert rows["image_path"].tolist()[0] == f"{crops}/a.png" and rows["image_path"].isna()[1]
-    assert list(rows["quad"].iloc[0]) == [0, 0, 50, 0, 50, 20, 0, 20]
+    assert rows["quad"].isna().all()  # pre-cropped words have no quad (format version 2)
+    assert set(rows["source"]) == {"test-crops"}
+    assert rows["crop"].iloc[0] == (crops / "a.png").read_bytes()  # PNG kept as it came
     expected_crops = (_word_image(20, 50), _word_image(12, 30))
     for row, expected in zip(rows.itertuples(), expected_crops, strict=True):
         crop = cv2.imdecode(np.frombuffer(row.crop, np.uint8), cv2.IMREAD_COLOR)

@@ -252,3 +252,25 @@ def test_metric_helpers():
     confusions = char_confusions([("cot", "cat"), ("ct", "cat"), ("cats", "cat")])
     as_pairs = {(c["label"], c["prediction"]): c["count"] for c in confusions}
     assert as_pairs == {("a", "o"): 1, ("a", ""): 1, ("", "s"): 1}
+
+
+def test_eval_on_a_subset(trained, tmp_path):
+    # the test manifest's val images are img_4 and img_9 (two words each)
+    subset = tmp_path / "subset.json"
+    subset.write_text(
+        json.dumps({"data_list": [{"img_path": "x/img_4.jpg"}, {"img_path": "nope"}]})
+    )
+    args = ["--checkpoint", trained["checkpoint"], "--manifest", trained["test"], "--split", "val"]
+    result = CliRunner().invoke(
+        eval_command, [str(a) for a in [*args, "--out", tmp_path / "e", "--subset", subset]]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert report["n"] == 2 and report["subset"]["rows"] == 2
+    assert report["subset"]["not_found"] == 1 and report["subset"]["not_found_examples"] == ["nope"]
+    assert "subset" in result.output
+    subset.write_text('["img_1.jpg"]')  # a train image: nothing of val
+    result = CliRunner().invoke(
+        eval_command, [str(a) for a in [*args, "--out", tmp_path / "f", "--subset", subset]]
+    )
+    assert result.exit_code == 2 and result.output.startswith(f"error: {subset}: none of its 1")

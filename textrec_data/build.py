@@ -2,19 +2,24 @@
 rejects.parquet, vocab, report.
 
 Work is parallel over the source's units (each scene image decoded once, in a worker); the main
-process writes row groups as results arrive, so memory does not grow with the dataset. All outputs
-are written into a hidden temporary directory that replaces ``out`` only when everything succeeded.
+process writes row groups as results arrive, with a bounded number of units in flight, so memory
+does not grow with the dataset. All outputs are written into a hidden temporary directory that
+replaces ``out`` only when everything succeeded.
+
+Crops cut from a scene are stored as PNG. An already cropped word whose bytes are PNG or JPEG and
+decode with OpenCV is stored as it came (no re-encoding: faster, no size growth for JPEG, the
+same pixels for every reader); other encodings are re-encoded to PNG.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import io
 import json
 import multiprocessing as mp
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -22,11 +27,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+import pyarrow as pa
 from tqdm import tqdm
 
 from textrec_data import __version__
-from textrec_data.atomic import atomic_dir
+from textrec_data.atomic import atomic_dir, check_out_dir
 from textrec_data.charset import CASE_POLICIES, Charset, apply_case, build_charset
 from textrec_data.errors import InputError
 from textrec_data.geometry import (
@@ -37,6 +42,7 @@ from textrec_data.geometry import (
     quad_points,
     repair_quad,
 )
+from textrec_data.images import decode_image, decode_keeping_bytes
 from textrec_data.manifest import (
     FORMAT_VERSION,
     MANIFEST_SCHEMA,
@@ -45,19 +51,23 @@ from textrec_data.manifest import (
     TableWriter,
 )
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
-from textrec_data.sources import DEFAULT_FORMAT, SOURCES, Plan, Source
+from textrec_data.sources import DEFAULT_FORMAT, Plan, Source, open_source
 from textrec_data.sources.icdar15 import Icdar15Source
 
 SPLIT_MODES = ("auto", "train", "val", "test")
+#: A quad wider or taller than this many times the image's longer side is a coordinate error
+#: (e.g. 1e30), not a word: its crop would not fit in memory.
+MAX_QUAD_EXTENT = 4
 
 
 @dataclass(frozen=True)
 class ManifestConfig:
     """Options of the manifest stage (saved in the manifest's metadata and report.json)."""
 
-    images: str
+    images: str | None
     gt: str
     out: str
+    format: str = DEFAULT_FORMAT
     split: str = "auto"
     val_fraction: float = 0.1
     seed: int = 0
@@ -92,11 +102,18 @@ class WordRules:
 
 @dataclass
 class UnitResult:
-    """The manifest rows and rejects of one unit of work, and how many records it read."""
+    """The manifest rows and rejects of one unit of work, and how many records it read. Rows go
+    between processes as one Arrow table (:func:`packed`): cheaper to send and to write."""
 
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict] | pa.Table = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     records: int = 0
+
+
+def packed(result: UnitResult) -> UnitResult:
+    """``result`` with its rows as one Arrow table of the manifest schema."""
+    table = pa.Table.from_pylist(result.rows, schema=MANIFEST_SCHEMA)
+    return UnitResult(table, result.rejects, result.records)
 
 
 def assign_split(image_id: str, seed: int, val_fraction: float) -> str:
@@ -105,32 +122,12 @@ def assign_split(image_id: str, seed: int, val_fraction: float) -> str:
     return "val" if int.from_bytes(digest[:8], "big") / 2**64 < val_fraction else "train"
 
 
-def decode_image(image: bytes | str) -> np.ndarray | None:
-    """Decode an encoded image (its bytes, or its file's path) to BGR uint8 (H, W, 3), or None
-    when it cannot be decoded."""
-    try:
-        data = (
-            np.frombuffer(image, np.uint8)
-            if isinstance(image, bytes)
-            else np.fromfile(image, dtype=np.uint8)
-        )
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if decoded is None:  # formats OpenCV lacks (e.g. some GIFs): try Pillow
-        try:
-            with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as pil:
-                decoded = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            return None
-    return decoded
-
-
-def process(records: Iterable[Record], rules: WordRules = WordRules()) -> UnitResult:
-    """Rows and rejects of one unit's records, in order. A scene image is decoded once for the
-    run of words on it and every word is cut by its quad; a cropped word is decoded itself."""
+def process(
+    records: Iterable[Record], rules: WordRules = WordRules(), source: str = DEFAULT_FORMAT
+) -> UnitResult:
+    """Rows and rejects of one unit's records, in order; rows name their ``source`` format. A
+    scene image is decoded once for the run of words on it and every word is cut by its quad; a
+    cropped word is decoded itself."""
     result = UnitResult()
     scene: tuple[str | None, np.ndarray | None] = (None, None)
     for record in records:
@@ -140,15 +137,16 @@ def process(records: Iterable[Record], rules: WordRules = WordRules()) -> UnitRe
         elif record.image is None:
             outcome = "missing_image"
         elif isinstance(record, CroppedWord):
-            outcome = _word_row(record, decode_image(record.image), rules)
+            decoded = decode_keeping_bytes(record.image)
+            outcome = _word_row(record, *(decoded or (None, None)), rules)
         else:
             if record.image != scene[0]:
                 scene = (record.image, decode_image(record.image))
-            outcome = _word_row(record, scene[1], rules)
+            outcome = _word_row(record, scene[1], None, rules)
         if isinstance(outcome, str):
             result.rejects.append(_reject_row(record.origin, outcome))
         else:
-            result.rows.append(outcome)
+            result.rows.append({**outcome, "source": source})
     return result
 
 
@@ -157,10 +155,10 @@ def _reject_row(origin: Origin, reason: str) -> dict:
 
 
 def _word_row(
-    word: SceneWord | CroppedWord, image: np.ndarray | None, rules: WordRules
+    word: SceneWord | CroppedWord, image: np.ndarray | None, encoded: bytes | None, rules: WordRules
 ) -> dict | str:
     """The manifest row of a word given its decoded scene image (a cropped word: its decoded
-    crop), or the reason it is rejected."""
+    crop, and its bytes when they are stored as they are), or the reason it is rejected."""
     if image is None:
         return "unreadable_image"
     label = rules.label(word.text)
@@ -170,19 +168,21 @@ def _word_row(
     if isinstance(cut, str):
         return cut
     quad, crop = cut
-    ok, png = cv2.imencode(".png", crop)
-    if not ok:  # pragma: no cover - OpenCV cannot fail to encode a non-empty uint8 image
-        raise RuntimeError(f"PNG encoding failed for {word.origin.path}:{word.origin.line_no}")
+    if encoded is None:
+        ok, png = cv2.imencode(".png", crop)
+        if not ok:  # pragma: no cover - OpenCV cannot fail to encode a non-empty uint8 image
+            raise RuntimeError(f"PNG encoding failed for {word.origin.path}:{word.origin.line_no}")
+        encoded = png.tobytes()
     return {
         "image_id": word.image_id,
         "image_path": word.image if isinstance(word.image, str) else None,
         "gt_path": word.origin.path,
         "line_no": word.origin.line_no,
-        "quad": [float(v) for v in quad],
+        "quad": None if quad is None else [float(v) for v in quad],
         "text": word.text,
         "label": label,
         "split": rules.split_of(word.image_id),
-        "crop": png.tobytes(),
+        "crop": encoded,
         "crop_h": int(crop.shape[0]),
         "crop_w": int(crop.shape[1]),
     }
@@ -190,12 +190,16 @@ def _word_row(
 
 def _cut(
     word: SceneWord | CroppedWord, image: np.ndarray, label: str
-) -> tuple[tuple[float, ...], np.ndarray] | str:
-    """The word's quad and upright crop (a cropped word: the whole image), or a reject reason."""
+) -> tuple[tuple[float, ...] | None, np.ndarray] | str:
+    """The word's quad and upright crop (a cropped word: no quad, the whole image), or a reject
+    reason."""
     if isinstance(word, CroppedWord):
-        height, width = image.shape[:2]
-        return (0.0, 0.0, width, 0.0, width, height, 0.0, height), image
-    points = repair_quad(quad_points(word.quad))
+        return None, image
+    points = quad_points(word.quad)
+    extent = MAX_QUAD_EXTENT * max(image.shape[:2])
+    if not np.isfinite(points).all() or np.ptp(points, axis=0).max() > extent:
+        return "bad_coordinates"
+    points = repair_quad(points)
     if is_degenerate(points):
         return "degenerate_quad"
     if not overlaps_image(points, image.shape[1], image.shape[0]):
@@ -211,11 +215,7 @@ def validate_config(config: ManifestConfig) -> Charset | None:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
-    out = Path(config.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: --out exists and is a file, not a directory")
-    if out.is_dir() and any(out.iterdir()) and not config.overwrite:
-        raise InputError(f"{out}: output directory exists and is not empty (pass --overwrite)")
+    check_out_dir(config.out, config.overwrite)
     if config.charset is None:
         return None
     try:
@@ -234,17 +234,18 @@ def _init_worker(source: Source, rules: WordRules) -> None:
 
 def _run_unit(unit: object) -> UnitResult:
     source, rules = _WORKER
-    return process(source.read(unit), rules)
+    return packed(process(source.read(unit), rules, source.name))
 
 
 def build_manifest(
     config: ManifestConfig, progress: bool = True, source: Source | None = None
 ) -> dict:
-    """Run the manifest stage on ``source`` (default: ICDAR 2015 from ``config.images`` and
-    ``config.gt``); return the report (also written to ``out/report.json``)."""
+    """Run the manifest stage on ``source`` (default: ``config.format`` read from
+    ``config.images`` and ``config.gt``); return the report (also written to
+    ``out/report.json``)."""
     given_charset = validate_config(config)
     if source is None:
-        source = SOURCES[DEFAULT_FORMAT](config.images, config.gt)
+        source = open_source(config.format, config.images, config.gt)
     plan = source.plan()
     rules = WordRules(config.case, given_charset, config.split, config.seed, config.val_fraction)
     start = time.perf_counter()
@@ -267,16 +268,18 @@ def _write_outputs(
     char_counts: Counter[str] = Counter()
     test_chars: Counter[str] = Counter()
     workers = config.workers or os.cpu_count() or 1
-    bar = tqdm(total=len(plan.units), desc="manifest", unit="img", disable=not progress)
+    bar = tqdm(total=len(plan.units), desc="manifest", unit="unit", disable=not progress)
     try:
         with _unit_results(source, plan.units, rules, workers) as results:
             for result in results:
                 lines += result.records
-                rows_out.write(result.rows)
+                rows_out.write_table(result.rows)
                 rejects_out.write(result.rejects)
-                for row in result.rows:
-                    splits[row["split"]] += 1
-                    (test_chars if row["split"] == "test" else char_counts).update(row["label"])
+                columns = result.rows.select(["split", "label"]).to_pydict()
+                pairs = list(zip(columns["split"], columns["label"], strict=True))
+                splits.update(columns["split"])
+                char_counts.update("".join(label for split, label in pairs if split != "test"))
+                test_chars.update("".join(label for split, label in pairs if split == "test"))
                 reasons.update(r["reason"] for r in result.rejects)
                 bar.update(1)
                 bar.set_postfix(kept=sum(splits.values()), rejected=sum(reasons.values()))
@@ -293,13 +296,14 @@ def _write_outputs(
         charset = build_charset(char_counts or test_chars, config.case)
     metadata = {
         "format_version": FORMAT_VERSION,
+        "source": source.name,
         "textrec_version": __version__,
         "charset": list(charset.chars),
         "case": config.case,
         "charset_source": config.charset or "built from kept train/val labels",
         "config": asdict(config),
         "counts": {
-            "gt_files": len(plan.units),
+            "gt_files": plan.files or len(plan.units),
             "gt_lines": lines,
             "kept": kept,
             "rejected": rejected,
@@ -316,7 +320,7 @@ def _write_outputs(
         "rejected": rejected,
         "gt_lines": lines,
         "accounting_ok": kept + rejected == lines,
-        "accounting": f"kept {kept} + rejected {rejected} = {kept + rejected} of {lines} GT lines",
+        "accounting": f"kept {kept} + rejected {rejected} = {kept + rejected} of {lines} records",
         **plan.notes,
         "char_frequencies": dict(char_counts.most_common()),
     }
@@ -328,16 +332,39 @@ def _unit_results(
 ) -> Iterator[Iterator[UnitResult]]:
     """UnitResults in unit order, computed in-process (1 worker) or by a process pool."""
     if workers <= 1:
-        yield (process(source.read(u), rules) for u in units)
+        yield (packed(process(source.read(u), rules, source.name)) for u in units)
         return
     # Forking is safe here: textrec_data keeps OpenCV single-threaded (see textrec_data/__init__)
     # and the workers never touch torch. "spawn" would re-import the caller's main module.
+    # pyarrow imports pandas at its first conversion from Python objects (~1 s): done here,
+    # before the fork, the workers share it instead of each paying for it.
+    pa.Table.from_pylist([], schema=MANIFEST_SCHEMA)
+    # Objects that exist before the fork are left out of the workers' garbage collections, which
+    # would otherwise write to every page of the inherited heap (copy-on-write faults).
+    gc.freeze()
     pool = mp.get_context().Pool(workers, _init_worker, (source, rules))
     try:
-        yield pool.imap(_run_unit, units, chunksize=2)
+        yield _bounded(pool, units, IN_FLIGHT_PER_WORKER * workers)
     finally:
         pool.terminate()
         pool.join()
+        gc.unfreeze()
+
+
+#: Units submitted ahead per worker: results wait in memory only for so many units.
+IN_FLIGHT_PER_WORKER = 4
+
+
+def _bounded(pool, units: list, window: int) -> Iterator[UnitResult]:
+    """Results of ``units`` in order, with at most ``window`` units submitted and not yet
+    consumed (``Pool.imap`` would run ahead and hold every finished result in memory)."""
+    pending: deque = deque()
+    for unit in units:
+        if len(pending) == window:
+            yield pending.popleft().get()
+        pending.append(pool.apply_async(_run_unit, (unit,)))
+    while pending:
+        yield pending.popleft().get()
 
 
 def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[dict]]]:
@@ -348,5 +375,5 @@ def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[di
     source = Icdar15Source(images, gt, require_text=False)
     rules = WordRules(split="test")
     for unit in source.plan().units:
-        result = process(source.read(unit), rules)
+        result = process(source.read(unit), rules, source.name)
         yield result.rows, result.rejects

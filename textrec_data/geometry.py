@@ -100,3 +100,24 @@ def make_upright(crop: np.ndarray, text: str | None) -> np.ndarray:
     if (text is None or len(text) > 1) and h > VERTICAL_ASPECT * w:
         return cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
     return crop
+
+
+def polygon_quad(values: Sequence[float]) -> tuple[float, ...] | None:
+    """An 8-value quad for a polygon ``x1, y1, ..., xn, yn``: four points as they are (their
+    order carries the reading direction, as in ICDAR quads); three or more than four: their
+    minimum-area rectangle, clockwise from the corner nearest the first point. None unless the
+    values are 3+ finite points."""
+    try:
+        points = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if points.ndim != 1 or points.size % 2 or points.size < 6 or not np.isfinite(points).all():
+        return None
+    points = points.reshape(-1, 2)
+    if len(points) != 4:
+        rect = cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32))).astype(np.float64)
+        center = rect.mean(axis=0)
+        rect = rect[np.argsort(np.arctan2(rect[:, 1] - center[1], rect[:, 0] - center[0]))]
+        start = int(np.argmin(np.linalg.norm(rect - points[0], axis=1)))
+        points = np.roll(rect, -start, axis=0)
+    return tuple(float(v) for v in points.ravel()) if np.isfinite(points).all() else None

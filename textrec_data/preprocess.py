@@ -62,9 +62,10 @@ def resized_width(crop_h: int, crop_w: int, spec: InputSpec, max_width: int) -> 
 
 def decode_crop(data: bytes, channels: int = 1) -> np.ndarray | None:
     """Encoded image bytes (a manifest crop) as uint8 ``(h, w)`` grayscale (``channels=1``) or
-    ``(h, w, 3)`` RGB; None when the bytes do not decode."""
+    ``(h, w, 3)`` RGB; None when the bytes do not decode. EXIF orientation is ignored, as by the
+    manifest stage (a JPEG crop kept as it came has the pixels the stage measured)."""
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is not None and channels == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image

@@ -14,14 +14,20 @@ REJECT_REASONS: dict[str, str] = {
     "placeholder": "transcription is ### (or any all-# string): illegible word",
     "blank_line": "the line is empty or only whitespace",
     "encoding": "the line (or whole file) is not valid UTF-8",
-    "malformed": "the line lacks the format's fields (IC15: fewer than 8 coordinates + text)",
-    "bad_coordinates": "a coordinate is not a finite number",
+    "malformed": "the line or record lacks the format's fields (IC15: fewer than 8 coordinates "
+    "+ text; an unclosed quote; an LMDB sample without its label)",
+    "bad_coordinates": "a coordinate is not a finite number, or the quad spans over 4 times "
+    "the image's size",
     "empty_label": "the transcription is empty or only whitespace",
     "degenerate_quad": "the quad has (near) zero area or a side shorter than 1 pixel",
     "outside_image": "the quad does not overlap the image",
-    "missing_image": "the image the record refers to does not exist (IC15: none matches)",
+    "missing_image": "the image the record refers to does not exist (IC15: none matches; "
+    "an LMDB sample without its image)",
     "unreadable_image": "the image (file or bytes) exists but cannot be decoded",
     "out_of_charset": "the label has characters outside the given --charset",
+    "illegible": "marked illegible (COCO-Text legibility, TextOCR's '.')",
+    "language": "the word's language is not English (COCO-Text)",
+    "text_class": "the word's class is not machine printed or handwritten (COCO-Text 'others')",
 }
 
 

@@ -26,6 +26,7 @@ from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
 from textrec_data.preprocess import decode_crop
+from textrec_data.subset import name_stem, read_subset
 from textrec_model.metrics import (
     alnum_fold,
     char_confusions,
@@ -64,25 +65,42 @@ class EvalConfig:
     beam_width: int = 10
     lexicon: str | None = None
     onnx: str | None = None
+    subset: str | None = None
 
 
-def _read_split(path: str, split: str) -> tuple[dict[str, list], str]:
-    """Columns image_id, line_no, label, crop of ``split`` rows, read one row group at a time,
-    and the manifest's case policy."""
+def _read_split(
+    path: str, split: str, subset: set[str] | None = None
+) -> tuple[dict[str, list], str]:
+    """Columns image_id, line_no, label, crop, stem of ``split`` rows (whose image stem is in
+    ``subset``, if given), read one row group at a time, and the manifest's case policy."""
     info = read_manifest_info(path)
     if info.split_count(split) == 0:
         have = info.metadata.get("counts", {}).get("splits", {})
         raise InputError(f"{path}: no rows in split {split!r} (splits: {have or 'none'})")
-    columns = ["image_id", "line_no", "label", "crop", "split"]
-    out: dict[str, list] = {c: [] for c in columns[:-1]}
+    columns = ["image_id", "line_no", "label", "crop", "split", "image_path"]
+    out: dict[str, list] = {c: [] for c in [*columns[:4], "stem"]}
     parquet = pq.ParquetFile(path)
     for g in range(parquet.num_row_groups):
         part = parquet.read_row_group(g, columns=columns).to_pydict()
+        names = zip(part["image_path"], part["image_id"], strict=True)
+        part["stem"] = [name_stem(path or image_id) for path, image_id in names]
         for j, s in enumerate(part["split"]):
-            if s == split:
+            if s == split and (subset is None or part["stem"][j] in subset):
                 for c in out:
                     out[c].append(part[c][j])
     return out, info.charset.case
+
+
+def _subset_report(config: EvalConfig, listed: set[str], stems: list[str]) -> dict:
+    """What a --subset file matched (InputError when it matches no row of the split)."""
+    missing = sorted(listed - set(stems))
+    if not stems:
+        raise InputError(
+            f"{config.subset}: none of its {len(listed)} images is in split {config.split!r} "
+            f"of {config.manifest}"
+        )
+    return {"file": config.subset, "listed": len(listed), "rows": len(stems),
+            "not_found": len(missing), "not_found_examples": missing[:20]}  # fmt: skip
 
 
 def _metrics_dict(predictions: list[str], labels: list[str]) -> dict:
@@ -94,7 +112,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
     recognizer = Recognizer.load(config.checkpoint, config.onnx, config.batch_size)
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon)
-    rows, manifest_case = _read_split(config.manifest, config.split)
+    listed = set(read_subset(config.subset)) if config.subset else None
+    rows, manifest_case = _read_split(config.manifest, config.split, listed)
+    subset = _subset_report(config, listed, rows["stem"]) if listed is not None else None
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -112,6 +132,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
     alnum_index = [i for i, label in enumerate(labels) if is_alphanumeric_word(label)]
     report = {
         "split": config.split,
+        "subset": subset,
         **_metrics_dict(texts, labels),
         "out_of_charset": len(labels) - sum(in_charset),
         "subsets": {

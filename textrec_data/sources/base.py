@@ -15,11 +15,12 @@ from textrec_data.records import Record
 
 @dataclass(frozen=True)
 class Plan:
-    """A source's units of work, in manifest order, and what it notes for report.json (e.g.
-    images without GT)."""
+    """A source's units of work, in manifest order, what it notes for report.json (e.g.
+    images without GT), and how many files it reads (0: one per unit)."""
 
     units: list[Any]
     notes: dict[str, Any] = field(default_factory=dict)
+    files: int = 0
 
 
 class Source(Protocol):

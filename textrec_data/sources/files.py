@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from textrec_data.charset import normalize_text
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -69,3 +71,42 @@ def index_images(images_dir: Path) -> dict[str, Path]:
 def natural_key(name: str) -> tuple:
     """Sort key that orders embedded numbers numerically."""
     return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name))
+
+
+_ESCAPED = re.compile(r'\\([\\"])')
+
+
+def unquote(field: str) -> str | None:
+    """A transcription as ICDAR word lists write it: ``"text"`` with ``\\"`` for a quote and
+    ``\\\\`` for a backslash inside (``"\\"SCAN\\""`` is ``"SCAN"``), or the field verbatim
+    when it does not start with a quote. None when a quoted field is not closed."""
+    if not field.startswith('"'):
+        return field
+    field = field.rstrip(" ")
+    if len(field) < 2 or not field.endswith('"'):
+        return None
+    return _ESCAPED.sub(r"\1", field[1:-1])
+
+
+def quote(text: str) -> str:
+    """``text`` as a quoted ICDAR transcription that :func:`unquote` reads back."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def text_reason(text: str) -> str | None:
+    """Why a transcription (NFC) cannot be a label: ``placeholder`` (``###``, any all-``#``
+    text), ``empty_label`` (empty or whitespace); None when it can."""
+    stripped = text.strip()
+    if not stripped:
+        return "empty_label"
+    return "placeholder" if set(stripped) == {"#"} else None
+
+
+def transcription(field: str) -> tuple[str, str | None]:
+    """The NFC text of a quoted or bare transcription field and why it cannot be a label (None
+    when it can): ``malformed`` for an unclosed quote, else see :func:`text_reason`."""
+    text = unquote(field)
+    if text is None:
+        return field, "malformed"
+    text = normalize_text(text)
+    return text, text_reason(text)

@@ -116,13 +116,15 @@ class Icdar15Source:
     """The folders ``images`` and ``gt``; one unit per GT file. ``require_text=False``: lines
     without a transcription are words too (see :func:`parse_gt_line`)."""
 
-    images: str
+    images: str | None
     gt: str
     require_text: bool = True
     name: ClassVar[str] = "icdar15"
 
     def plan(self) -> Plan:
         """GT files paired with their images; notes the images without a GT file and vice versa."""
+        if self.images is None:
+            raise InputError(f"{self.gt}: --format {self.name} needs --images (the scene images)")
         images_dir, gt_dir = Path(self.images), Path(self.gt)
         for option, path in (("--images", images_dir), ("--gt", gt_dir)):
             if not path.is_dir():
@@ -146,13 +148,17 @@ class Icdar15Source:
         }
         return Plan(units, notes)
 
+    def parse(self, data: bytes) -> list[GTWord | GTReject]:
+        """One parsed line per line of a GT file's bytes."""
+        return parse_gt_bytes(data, self.require_text)
+
     def read(self, unit: GTFile) -> list[Record]:
         """One record per line of the unit's GT file."""
         try:
             data = Path(unit.gt_path).read_bytes()
         except OSError as exc:
             raise InputError(f"{unit.gt_path}: cannot read GT file ({exc.strerror})") from exc
-        return [_record(unit, item) for item in parse_gt_bytes(data, self.require_text)]
+        return [_record(unit, item) for item in self.parse(data)]
 
 
 def _record(unit: GTFile, item: GTWord | GTReject) -> Record:

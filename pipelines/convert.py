@@ -1,0 +1,33 @@
+"""`textrec convert`: a manifest as a DTRB/PARSeq/MMOCR LMDB or an ICDAR 2015 Task 4.3 crop list."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines.common import user_errors
+from textrec_data.convert import TARGETS, ConvertConfig, convert
+from textrec_data.manifest import SPLITS
+
+
+@click.command("convert")
+@click.argument("manifest", type=click.Path())
+@click.option(
+    "--to", required=True, type=click.Choice(TARGETS),
+    help="lmdb: num-samples, image-%09d, label-%09d from 1 (deep-text-recognition-benchmark, "
+    "PARSeq, MMOCR); wordcrops: word_<n>.png files + gt.txt 'word_1.png, \"label\"'.",
+)  # fmt: skip
+@click.option("--out", required=True, type=click.Path(), help="Output directory.")
+@click.option("--split", type=click.Choice(SPLITS), help="Only this split (default: every row).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing, non-empty OUT.")
+@user_errors
+def command(**options) -> None:
+    """Write MANIFEST's labels and crops (bytes as stored) in another tool's format.
+
+    Reading OUT back with `textrec manifest --format lmdb|wordcrops` gives the same labels and
+    the same crops.
+    """
+    report = convert(ConvertConfig(**options))
+    click.echo(
+        f"wrote {report['written']} words to {options['out']} as {options['to']} "
+        f"({report['rows_per_second']} rows/s)"
+    )

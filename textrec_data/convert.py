@@ -1,0 +1,123 @@
+"""`textrec convert`: a manifest (or one of its splits) in the formats other tools read.
+
+- ``lmdb``: the layout deep-text-recognition-benchmark's ``create_lmdb_dataset.py`` writes and
+  DTRB, PARSeq and MMOCR read: ``image-%09d`` (the crop's bytes as stored in the manifest, PNG or
+  JPEG), ``label-%09d`` (the label, UTF-8), numbered from 1, and ``num-samples``.
+- ``wordcrops``: ``word_<n>.png|jpg`` files and a ``gt.txt`` list as ICDAR 2015 Task 4.3 writes
+  it: UTF-8 BOM, CRLF, ``word_1.png, "label"`` with ``\\"`` for a quote, ``\\\\`` for a backslash.
+
+Rows are written in manifest order, one row group in memory at a time; the output directory
+appears whole or not at all. Reading the result back with ``textrec manifest --format lmdb`` or
+``--format wordcrops`` gives the same labels and the same crop bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from textrec_data.atomic import atomic_dir, check_out_dir
+from textrec_data.errors import InputError
+from textrec_data.manifest import SPLITS, read_manifest_info
+from textrec_data.sources.files import quote
+from textrec_data.sources.lmdb_dataset import NUM_SAMPLES_KEY, image_key, label_key, lmdb_module
+
+TARGETS = ("lmdb", "wordcrops")
+#: Samples per LMDB write transaction (as create_lmdb_dataset.py).
+LMDB_COMMIT_EVERY = 1000
+#: LMDB map size per sample beyond its bytes (page overhead of a value and its key).
+LMDB_BYTES_PER_SAMPLE = 8192
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    """Options of one conversion (``split`` None: every row)."""
+
+    manifest: str
+    to: str
+    out: str
+    split: str | None = None
+    overwrite: bool = False
+
+
+def crop_extension(crop: bytes) -> str:
+    """File extension of a manifest crop: ``jpg`` for JPEG bytes, else ``png``."""
+    return "jpg" if crop.startswith(b"\xff\xd8\xff") else "png"
+
+
+def manifest_samples(path: str, split: str | None) -> Iterator[tuple[str, bytes]]:
+    """(label, crop bytes) of a manifest's rows (of ``split`` only, if given), in order."""
+    parquet = pq.ParquetFile(path)
+    for group in range(parquet.num_row_groups):
+        part = parquet.read_row_group(group, columns=["label", "crop", "split"]).to_pydict()
+        for label, crop, row_split in zip(part["label"], part["crop"], part["split"], strict=True):
+            if split is None or row_split == split:
+                yield label, crop
+
+
+def write_lmdb(out: Path, samples: Iterator[tuple[str, bytes]], map_size: int) -> int:
+    """Write ``samples`` as a DTRB-style LMDB in folder ``out``; return how many."""
+    lmdb = lmdb_module()
+    env = lmdb.open(str(out), map_size=map_size)
+    count = 0
+    try:
+        txn = env.begin(write=True)
+        for count, (label, crop) in enumerate(samples, start=1):
+            txn.put(image_key(count), crop)
+            txn.put(label_key(count), label.encode("utf-8"))
+            if count % LMDB_COMMIT_EVERY == 0:
+                txn.commit()
+                txn = env.begin(write=True)
+        txn.put(NUM_SAMPLES_KEY, str(count).encode())
+        txn.commit()
+    finally:
+        env.close()
+    return count
+
+
+def write_wordcrops(out: Path, samples: Iterator[tuple[str, bytes]], manifest: str) -> int:
+    """Write ``samples`` as ``word_<n>`` files and a Task 4.3 ``gt.txt``; return how many."""
+    count = 0
+    with open(out / "gt.txt", "wb") as gt:
+        gt.write(b"\xef\xbb\xbf")
+        for count, (label, crop) in enumerate(samples, start=1):
+            if "\n" in label or "\r" in label:
+                raise InputError(f"{manifest}: row {count}: a label with a line break cannot go in")
+            name = f"word_{count}.{crop_extension(crop)}"
+            (out / name).write_bytes(crop)
+            gt.write(f"{name}, {quote(label)}\r\n".encode())
+    return count
+
+
+def convert(config: ConvertConfig) -> dict:
+    """Write the manifest (split) as ``config.to`` into ``config.out``; return a report."""
+    if config.to not in TARGETS:
+        raise InputError(f"--to {config.to!r}: expected one of {TARGETS}")
+    if config.split is not None and config.split not in SPLITS:
+        raise InputError(f"--split {config.split!r}: expected one of {SPLITS}")
+    info = read_manifest_info(config.manifest)
+    if config.split is not None and info.split_count(config.split) == 0:
+        have = info.metadata.get("counts", {}).get("splits", {})
+        raise InputError(f"{info.path}: no rows in split {config.split!r} (splits: {have})")
+    check_out_dir(config.out, config.overwrite)
+    if config.to == "lmdb":
+        lmdb_module()  # fail before any work when the package is missing
+    start = time.perf_counter()
+    samples = manifest_samples(config.manifest, config.split)
+    with atomic_dir(config.out) as tmp:
+        if config.to == "lmdb":
+            map_size = info.path.stat().st_size + info.num_rows * LMDB_BYTES_PER_SAMPLE + (64 << 20)
+            count = write_lmdb(tmp, samples, map_size)
+        else:
+            count = write_wordcrops(tmp, samples, config.manifest)
+    seconds = time.perf_counter() - start
+    return {
+        "written": count,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(count / max(seconds, 1e-9), 1),
+        "config": asdict(config),
+    }

@@ -1,0 +1,149 @@
+"""LMDB datasets as deep-text-recognition-benchmark (``create_lmdb_dataset.py``), PARSeq and
+MMOCR write and read them: keys ``num-samples`` (the count, as ASCII digits), and for
+``i = 1 .. num-samples`` ``image-%09d`` (the encoded image's bytes) and ``label-%09d`` (UTF-8).
+
+``--gt`` is one LMDB folder (holding ``data.mdb``) or a folder with several below it (e.g.
+``training/MJ/MJ_train``, ``training/ST``): each is read in chunks of samples, the units of
+work. A sample without its label is ``malformed``, one without its image ``missing_image``.
+Needs the ``lmdb`` package (``pip install 'textrec[lmdb]'``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import ClassVar
+
+from textrec_data.charset import normalize_text
+from textrec_data.errors import InputError
+from textrec_data.records import CroppedWord, Origin, Record, Reject
+from textrec_data.sources.base import Plan
+from textrec_data.sources.files import natural_key, text_reason
+
+#: Samples per unit of work.
+CHUNK_SAMPLES = 1024
+NUM_SAMPLES_KEY = b"num-samples"
+
+
+def lmdb_module() -> ModuleType:
+    """The ``lmdb`` package, or an InputError saying how to install it."""
+    try:
+        import lmdb
+    except ImportError as exc:
+        raise InputError("lmdb: the LMDB format needs `pip install 'textrec[lmdb]'`") from exc
+    return lmdb
+
+
+def image_key(index: int) -> bytes:
+    """Key of sample ``index``'s image (1-based)."""
+    return b"image-%09d" % index
+
+
+def label_key(index: int) -> bytes:
+    """Key of sample ``index``'s label (1-based)."""
+    return b"label-%09d" % index
+
+
+def find_lmdbs(root: Path) -> list[Path]:
+    """LMDB folders (holding ``data.mdb``) at or below ``root``, in natural order."""
+    if (root / "data.mdb").is_file():
+        return [root]
+    found = {p.parent for p in root.rglob("data.mdb") if p.is_file()}
+    return sorted(found, key=lambda p: natural_key(p.relative_to(root).as_posix()))
+
+
+@functools.lru_cache(maxsize=16)
+def open_lmdb(path: str, pid: int):
+    """A read-only environment on ``path``, one per process (``pid``: a forked worker must not
+    use its parent's)."""
+    lmdb = lmdb_module()
+    try:
+        return lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False)
+    except lmdb.Error as exc:
+        raise InputError(f"{path}: cannot open LMDB ({exc})") from exc
+
+
+def num_samples(path: Path) -> int:
+    """The ``num-samples`` of the LMDB at ``path`` (InputError when missing or not a count)."""
+    env = open_lmdb(str(path), os.getpid())
+    with env.begin() as txn:
+        raw = txn.get(NUM_SAMPLES_KEY)
+    if raw is None:
+        raise InputError(f"{path}: LMDB without a num-samples key (not a DTRB-style dataset)")
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise InputError(f"{path}: num-samples is {raw[:40]!r}, not a count of samples")
+    return count
+
+
+@dataclass(frozen=True)
+class LmdbChunk:
+    """A unit of work: samples ``start`` to ``stop - 1`` (1-based) of the LMDB at ``path``;
+    ``prefix`` starts their image ids."""
+
+    path: str
+    prefix: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class LmdbSource:
+    """One LMDB folder ``gt``, or a folder of several. ``images`` must be None."""
+
+    images: str | None
+    gt: str
+    name: ClassVar[str] = "lmdb"
+
+    def plan(self) -> Plan:
+        """Find the LMDBs and chunk their samples; notes num-samples of each."""
+        root = Path(self.gt)
+        if self.images is not None:
+            raise InputError(f"{self.images}: --images is not used with --format lmdb")
+        if not root.is_dir():
+            raise InputError(f"{root}: --gt LMDB directory not found")
+        paths = find_lmdbs(root)
+        if not paths:
+            raise InputError(f"{root}: no LMDB (data.mdb) in this directory or below it")
+        units, counts = [], {}
+        for path in paths:
+            count = num_samples(path)
+            prefix = path.name if path == root else path.relative_to(root).as_posix()
+            counts[prefix] = count
+            units += [
+                LmdbChunk(str(path.resolve()), prefix, i, min(i + CHUNK_SAMPLES, count + 1))
+                for i in range(1, count + 1, CHUNK_SAMPLES)
+            ]
+        open_lmdb.cache_clear()  # forked workers open their own
+        return Plan(units, {"lmdb_num_samples": counts}, files=len(paths))
+
+    def read(self, unit: LmdbChunk) -> list[Record]:
+        """One record per sample of the chunk, in order."""
+        env = open_lmdb(unit.path, os.getpid())
+        with env.begin() as txn:
+            return [
+                sample_record(unit, i, txn.get(label_key(i)), txn.get(image_key(i)))
+                for i in range(unit.start, unit.stop)
+            ]
+
+
+def sample_record(unit: LmdbChunk, index: int, label: bytes | None, image: bytes | None) -> Record:
+    """The record of sample ``index`` from its label and image bytes (None: key missing)."""
+    if label is None:
+        return Reject(Origin(unit.path, index, f"<no label-{index:09d}>"), "malformed")
+    try:
+        text = normalize_text(label.decode("utf-8"))
+    except UnicodeDecodeError:
+        raw = label.decode("utf-8", "backslashreplace")
+        return Reject(Origin(unit.path, index, raw), "encoding")
+    origin = Origin(unit.path, index, text)
+    reason = text_reason(text)
+    if reason is not None:
+        return Reject(origin, reason)
+    return CroppedWord(origin, f"{unit.prefix}/{index:09d}", image, text)
