@@ -20,6 +20,8 @@ FONT_SUFFIXES = (".ttf", ".otf")
 REQUIRED = frozenset(string.ascii_letters + string.digits)
 # The characters whose coverage is recorded: printable ASCII, Latin-1 and Latin Extended-A.
 _RECORDED = frozenset(map(chr, range(0x20, 0x180)))
+# Families whose letters are not plain letters (keys drawn around them).
+_FAMILY_EXCLUDE = ("keyboard",)
 _RETRIES = 12  # random faces tried for a word before falling back to a scan
 
 
@@ -33,8 +35,8 @@ class FontFace:
 
 
 def read_face(path: Path) -> FontFace | None:
-    """The face at ``path``, or None when it cannot be read or lacks a character of
-    :data:`REQUIRED`."""
+    """The face at ``path``, or None when it cannot be read, lacks a character of
+    :data:`REQUIRED` or is of an excluded family."""
     from fontTools.ttLib import TTFont  # a matplotlib dependency
 
     try:
@@ -46,7 +48,9 @@ def read_face(path: Path) -> FontFace | None:
     except Exception:  # unreadable or not an OpenType font: not usable
         return None
     chars = frozenset(chr(c) for c in cmap if chr(c) in _RECORDED)
-    return FontFace(str(path), family, chars) if REQUIRED <= chars else None
+    if not REQUIRED <= chars or any(word in family.lower() for word in _FAMILY_EXCLUDE):
+        return None
+    return FontFace(str(path), family, chars)
 
 
 def font_files(folder: Path) -> list[Path]:
