@@ -61,7 +61,9 @@ def test_report_lists_the_fonts_used(words):
 
 def test_same_seed_same_words_any_worker_count_other_seed_other_words(tmp_path, words):
     again = tmp_path / "again"
-    assert _run("--words", "60", "--out", str(again), "--seed", "3", "--workers", "1").exit_code == 0
+    assert (
+        _run("--words", "60", "--out", str(again), "--seed", "3", "--workers", "1").exit_code == 0
+    )
     assert _rows(again)["crop"] == _rows(words)["crop"]
     assert _rows(again)["text"] == _rows(words)["text"]
     other = tmp_path / "other"
@@ -137,7 +139,9 @@ def test_backgrounds_folder_of_photos_is_used(tmp_path):
         cv2.imwrite(str(photos / f"p{k}.jpg"), rng.integers(0, 255, (90, 160, 3), dtype=np.uint8))
     (photos / "broken.jpg").write_bytes(b"not an image")
     out = tmp_path / "w"
-    result = _run("--words", "12", "--out", str(out), "--backgrounds", str(photos), "--workers", "1")
+    result = _run(
+        "--words", "12", "--out", str(out), "--backgrounds", str(photos), "--workers", "1"
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert report["synth"]["background_photos"] == 4 and report["kept"] == 12
