@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pipelines import backgrounds, export, manifest, predict, stats, synth, train
 from pipelines import eval as eval_command
-from pipelines import export, manifest, predict, stats, synth, train
 from textrec_data import __version__
 
 
@@ -19,7 +19,7 @@ def main() -> None:
     """
 
 
-for _module in (synth, manifest, stats, train, eval_command, predict, export):
+for _module in (synth, backgrounds, manifest, stats, train, eval_command, predict, export):
     main.add_command(_module.command)
 
 

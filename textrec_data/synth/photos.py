@@ -81,6 +81,8 @@ def erase_text(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
 def write_backgrounds(images: str, gt: str, out: str, max_side: int = 960) -> int:
     """Write ``out/<stem>.jpg`` for every image of ``images`` with a GT file in ``gt``: its text
     regions erased, scaled to at most ``max_side`` pixels. Returns the number written."""
+    if not Path(gt).is_dir():
+        raise InputError(f"{gt}: --gt directory not found")
     found = index_images(Path(images)) if Path(images).is_dir() else {}
     pairs = [(found[gt_stem(g)], g) for g in list_gt_files(Path(gt)) if gt_stem(g) in found]
     if not pairs:
