@@ -53,56 +53,33 @@ def rows(a: argparse.Namespace, backgrounds: str) -> dict[str, list[str] | None]
     }
 
 
+def manifest_once(images: str, gt: str, out: Path, *options: str) -> str:
+    """`textrec manifest` with lower-case labels into ``out`` unless it is there; its file."""
+    if not (out / "manifest.parquet").is_file():
+        run("manifest", "--images", images, "--gt", gt, "--out", str(out), "--case", "lower",
+            "--overwrite", "--quiet", *options)  # fmt: skip
+    return str(out / "manifest.parquet")
+
+
 def real_manifests(a: argparse.Namespace, out: Path) -> dict[str, str]:
     """IC15 train (for the vocabulary and the recipe), IC15 train as val only, IC15 test."""
-    train_images = f"{a.ic15}/ch4_training_images"
-    train_gt = f"{a.ic15}/ch4_training_localization_transcription_gt"
-    common = ["--case", "lower", "--overwrite", "--quiet"]
-    paths = {name: out / name for name in ("train", "val", "test")}
-    if not (paths["train"] / "manifest.parquet").is_file():
-        run(
-            "manifest",
-            "--images",
-            train_images,
-            "--gt",
-            train_gt,
-            "--out",
-            str(paths["train"]),
-            *common,
-        )
-    vocab = str(paths["train"] / "vocab.json")
-    if not (paths["val"] / "manifest.parquet").is_file():
-        run(
-            "manifest",
-            "--images",
-            train_images,
-            "--gt",
-            train_gt,
-            "--out",
-            str(paths["val"]),
-            "--split",
-            "val",
-            "--charset",
-            vocab,
-            *common,
-        )
-    if not (paths["test"] / "manifest.parquet").is_file():
-        run(
-            "manifest",
-            "--images",
+    images = f"{a.ic15}/ch4_training_images"
+    gt = f"{a.ic15}/ch4_training_localization_transcription_gt"
+    vocab = str(out / "train" / "vocab.json")
+    fit = ["--charset", vocab]
+    return {
+        "train": manifest_once(images, gt, out / "train"),
+        "val": manifest_once(images, gt, out / "val", "--split", "val", *fit),
+        "test": manifest_once(
             f"{a.ic15}/ch4_test_images",
-            "--gt",
             f"{a.ic15}/Challenge4_Test_Task1_GT",
-            "--out",
-            str(paths["test"]),
+            out / "test",
             "--split",
             "test",
-            "--charset",
-            vocab,
-            *common,
-        )
-    result = {name: str(p / "manifest.parquet") for name, p in paths.items()}
-    return {**result, "vocab": vocab}
+            *fit,
+        ),  # fmt: skip
+        "vocab": vocab,
+    }
 
 
 def synthetic(name: str, options: list[str] | None, a, out: Path, vocab: str) -> dict:

@@ -49,8 +49,18 @@ class TextConfig:
             raise InputError(f"corpus_power must be >= 0, got {self.corpus_power}")
 
 
+def _pick_case(rng: np.random.Generator, weights: tuple[float, ...]) -> str:
+    """One of :data:`CASES` with odds ``weights``."""
+    r = rng.random() * sum(weights)
+    for case, weight in zip(CASES, weights, strict=True):
+        if r < weight:
+            return case
+        r -= weight
+    return CASES[-1]
+
+
 def _in_case(rng: np.random.Generator, word: str, weights: tuple[float, ...]) -> str:
-    case = CASES[int(rng.choice(len(CASES), p=np.asarray(weights) / sum(weights)))]
+    case = _pick_case(rng, weights)
     if case == "lower":
         return word.lower()
     if case == "upper":

@@ -29,7 +29,7 @@ from textrec_data.synth.wordconfig import WordConfig
 from textrec_data.synth.words import random_word
 
 _ATTEMPTS = 50  # texts tried before giving up (no face covers them, or nothing was drawn)
-_RENDER_SIZES = (10, 13, 16, 20, 25, 31, 39, 48, 60, 75)  # font sizes (pixels) of render=scene
+_RENDER_SIZES = (10, 13, 16, 20, 25, 31, 39, 48, 60)  # font sizes (pixels) of render=scene
 
 
 @dataclass(frozen=True)

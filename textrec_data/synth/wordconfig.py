@@ -56,7 +56,7 @@ class WordConfig:
         return SynthConfig(
             max_rotation_deg=25.0,
             min_text_height=10.0,
-            max_text_height=48.0,
+            max_text_height=40.0,
             perspective=0.15,
             plate_rate=0.2,
             min_contrast=35.0,
