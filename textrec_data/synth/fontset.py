@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import ImageFont
 
 from textrec_data.errors import InputError
 from textrec_data.synth.fonts import FONT_EXCLUDE, font_paths
@@ -20,8 +21,8 @@ FONT_SUFFIXES = (".ttf", ".otf")
 REQUIRED = frozenset(string.ascii_letters + string.digits)
 # The characters whose coverage is recorded: printable ASCII, Latin-1 and Latin Extended-A.
 _RECORDED = frozenset(map(chr, range(0x20, 0x180)))
-# Families whose letters are not plain letters (keys drawn around them).
-_FAMILY_EXCLUDE = ("keyboard",)
+# Families whose letters are not letters: keys drawn around them, URW's Zapf Dingbats clone.
+_FAMILY_EXCLUDE = ("keyboard", "dingbat", "d050000l")
 _RETRIES = 12  # random faces tried for a word before falling back to a scan
 
 
@@ -35,8 +36,8 @@ class FontFace:
 
 
 def read_face(path: Path) -> FontFace | None:
-    """The face at ``path``, or None when it cannot be read, lacks a character of
-    :data:`REQUIRED` or is of an excluded family."""
+    """The face at ``path``, or None when it cannot be read, lacks (or draws nothing for) a
+    character of :data:`REQUIRED` or is of an excluded family."""
     from fontTools.ttLib import TTFont  # a matplotlib dependency
 
     try:
@@ -50,7 +51,21 @@ def read_face(path: Path) -> FontFace | None:
     chars = frozenset(chr(c) for c in cmap if chr(c) in _RECORDED)
     if not REQUIRED <= chars or any(word in family.lower() for word in _FAMILY_EXCLUDE):
         return None
-    return FontFace(str(path), family, chars)
+    return FontFace(str(path), family, chars) if _draws(path, REQUIRED) else None
+
+
+def _draws(path: Path, chars: frozenset[str]) -> bool:
+    """Whether every one of ``chars`` has ink in the font (some map characters to empty
+    glyphs)."""
+    try:
+        font = ImageFont.truetype(str(path), 24)
+    except OSError:
+        return False
+    for ch in sorted(chars):
+        left, top, right, bottom = font.getbbox(ch)
+        if right <= left or bottom <= top:
+            return False
+    return True
 
 
 def font_files(folder: Path) -> list[Path]:
