@@ -18,8 +18,12 @@ MANIFEST ?= $(OUT)/manifest/manifest.parquet
 TRAIN_ARGS ?= --max-steps 2400 --lr 2e-3 --eval-every 300
 ARGS ?=
 EVAL_SPLIT ?= val
+# Optional extras of `textrec synth --words` (never needed by manifest/train): open fonts from
+# Debian packages, and an English corpus from wordfreq (installed under out/, not in the venv).
+FONTS ?= fonts
+CORPUS ?= $(OUT)/corpus/en.tsv
 
-.PHONY: help install manifest train eval test test-slow bench lint clean
+.PHONY: help install manifest train eval fonts corpus test test-slow bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,6 +45,13 @@ train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override)
 eval:  ## score OUT/train/best.pt on the manifest's val split (EVAL_SPLIT= ARGS= override)
 	$(VENV)/bin/textrec eval --checkpoint $(OUT)/train/best.pt --manifest $(MANIFEST) \
 		--split $(EVAL_SPLIT) --out $(OUT)/eval $(ARGS)
+
+fonts:  ## unpack >= 100 open font families (Debian fonts-* packages) into FONTS=fonts
+	tools/get_fonts.sh $(FONTS)
+
+corpus:  ## write an English word-frequency corpus (wordfreq) to CORPUS=out/corpus/en.tsv
+	@[ -f $(CORPUS) ] || { $(PY) -m pip install -q --target $(OUT)/.wordfreq wordfreq && \
+		PYTHONPATH=$(OUT)/.wordfreq $(PY) tools/wordfreq_corpus.py $(CORPUS); }
 
 test:  ## run the fast test suite
 	$(PY) -m pytest -q

@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark; each writes benchmarks/results/<name>.json.
 
-The IC15 side-by-side with the seed's training recipe (`benchmarks/seed_recipe.py`) needs a
-trained model and hours of CPU, so it is run on its own (see README).
+The IC15 side-by-side with the seed's training recipe (`benchmarks/seed_recipe.py`) and the
+synthetic engine's ablation (`benchmarks/synth_ablation.py`) train models for hours of CPU, so
+they are run on their own (see README).
 """
 
 from benchmarks import (
@@ -10,6 +11,7 @@ from benchmarks import (
     bench_loader,
     bench_manifest,
     bench_manifest_memory,
+    bench_synth,
 )
 
 
@@ -19,6 +21,7 @@ def main() -> None:
     bench_lmdb.main()
     bench_loader.main()
     bench_inference.main()
+    bench_synth.main([])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines import convert, export, manifest, predict, stats, synth, train
+from pipelines import backgrounds, convert, export, manifest, predict, stats, synth, train
 from pipelines import eval as eval_command
 from textrec_data import __version__
 
@@ -20,7 +20,7 @@ def main() -> None:
     """
 
 
-for _module in (synth, manifest, convert, stats, train, eval_command, predict, export):
+for _module in (synth, backgrounds, manifest, convert, stats, train, eval_command, predict, export):
     main.add_command(_module.command)
 
 

@@ -61,6 +61,12 @@ def _default(name: str):
 )
 @click.option("--amp/--no-amp", default=True, show_default=True, help="Mixed precision on CUDA.")
 @click.option("--augment/--no-augment", default=True, show_default=True)
+@click.option(
+    "--crop-augment/--no-crop-augment",
+    default=False,
+    show_default=True,
+    help="With --augment: re-cut crops as loose boxes of turned words or slightly off the word.",
+)
 @click.option("--workers", default=_default("workers"), show_default=True, help="Loader workers.")
 @click.option("--seed", default=_default("seed"), show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pt on the same schedule.")

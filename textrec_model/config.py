@@ -39,6 +39,7 @@ class TrainConfig:
     seed: int = 0
     resume: bool = False
     augment: bool = True
+    crop_augment: bool = False
     pool_size: int = 2048
     train_split: str = "train"
     val_split: str = "val"
@@ -52,5 +53,6 @@ class TrainConfig:
             pool_size=self.pool_size,
             shuffle=train,
             augment=train and self.augment,
+            crop_augment=self.crop_augment,
             seed=self.seed,
         )

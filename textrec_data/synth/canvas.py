@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from textrec_data.synth.fonts import line_box, load_font
+from textrec_data.synth.glyphs import PLAIN, LetterStyle, arc, bend, draw_letters, letters_bbox
 
 # Coverage above which a canvas pixel counts as ink when measuring the text box.
 _INK = 0.12
@@ -34,20 +35,6 @@ class WordCanvas:
 def _corners(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
     """The rectangle's corners clockwise from top-left, float32 (4, 2)."""
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
-
-
-def _draw_text(
-    canvas_size: tuple[int, int],
-    origin: tuple[int, int],
-    text: str,
-    font: ImageFont.FreeTypeFont,
-    stroke: int = 0,
-) -> np.ndarray:
-    """Coverage of ``text`` (with a ``stroke``-pixel outline) drawn at its baseline ``origin``."""
-    img = Image.new("L", canvas_size, 0)
-    options = {"stroke_width": stroke, "stroke_fill": 255} if stroke else {}
-    ImageDraw.Draw(img).text(origin, text, font=font, fill=255, anchor="ls", **options)
-    return np.asarray(img, np.float32) / 255.0
 
 
 def _text_box(
@@ -93,25 +80,36 @@ def _decoration(
 
 
 def word_canvas(
-    rng: np.random.Generator, text: str, path: str, size: int, plate: bool, placeholder: bool
+    rng: np.random.Generator,
+    text: str,
+    path: str,
+    size: int,
+    plate: bool,
+    placeholder: bool,
+    style: LetterStyle = PLAIN,
 ) -> WordCanvas | None:
-    """``text`` in the font at ``path`` and ``size``, maybe outlined, shadowed or on a plate
-    (never for a placeholder); None if nothing of it is visible."""
+    """``text`` in the font at ``path`` and ``size`` and letter ``style``, maybe outlined,
+    shadowed or on a plate (never for a placeholder); None if nothing of it is visible."""
     font = load_font(path, size)
     stroke, shadow = _decoration(rng, size, placeholder)
     line_top, line_bottom = line_box(path, size)
-    left, top, right, bottom = font.getbbox(text, anchor="ls", stroke_width=stroke)
+    left, top, right, bottom = letters_bbox(text, font, style, stroke)
     top, bottom = min(top, line_top), max(bottom, line_bottom)
     line_h = bottom - top
     pm_x = round(line_h * rng.uniform(0.3, 0.9)) if plate else 0
     pm_y = round(line_h * rng.uniform(0.15, 0.5)) if plate else 0
     margin = 4 + stroke + (shadow[0] if shadow else 0)
-    mx, my = margin + pm_x, margin + pm_y
+    lift = style.bend * size  # the arc's height: the canvas grows by it above and below
+    mx, my = margin + pm_x, margin + pm_y + round(abs(lift))
     canvas_size = (right - left + 2 * mx, bottom - top + 2 * my)
     origin = (mx - left, my - top)
 
-    text_mask = _draw_text(canvas_size, origin, text, font)
-    ink_mask = _draw_text(canvas_size, origin, text, font, stroke) if stroke else text_mask
+    text_mask = draw_letters(canvas_size, origin, text, font, style)
+    ink_mask = draw_letters(canvas_size, origin, text, font, style, stroke) if stroke else text_mask
+    if lift:
+        offsets = arc(canvas_size[0], lift)
+        text_mask, ink_mask = bend(text_mask, offsets), bend(ink_mask, offsets)
+        line_top, line_bottom = line_top - round(max(lift, 0)), line_bottom - round(min(lift, 0))
     text_box = _text_box(ink_mask, origin[1], line_top, line_bottom)
     if text_box is None:
         return None

@@ -7,7 +7,6 @@ import numpy as np
 
 from textrec_data.synth.canvas import WordCanvas
 from textrec_data.synth.colours import black_or_white, contrasting, luma, random_colour, with_luma
-from textrec_data.synth.config import SynthConfig
 
 
 def warp_points(homography: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -130,11 +129,12 @@ def composite(
     canvas: WordCanvas,
     homography: np.ndarray,
     region_mask: np.ndarray,
-    config: SynthConfig,
+    min_contrast: float,
     placeholder: bool,
 ) -> None:
-    """Colour the word's layers against the background under ``region_mask`` and paste them,
-    warped by ``homography``, into ``scene`` (in place)."""
+    """Colour the word's layers against the background under ``region_mask`` (a legible word
+    ``min_contrast`` grey levels away from it) and paste them, warped by ``homography``, into
+    ``scene`` (in place)."""
     grey = luma(scene[region_mask.astype(bool)])
     lo, hi = (float(v) for v in np.percentile(grey, [3, 97]))
     ch, cw = canvas.text_mask.shape
@@ -143,7 +143,7 @@ def composite(
     if placeholder:
         text_colour, text_mask = _illegible_text(rng, canvas.text_mask, lo, hi)
     else:
-        text_colour = _legible_text_colour(rng, rgb, alpha, canvas, lo, hi, config.min_contrast)
+        text_colour = _legible_text_colour(rng, rgb, alpha, canvas, lo, hi, min_contrast)
         text_mask = canvas.text_mask
     _paint_text(rng, rgb, alpha, canvas, text_colour, text_mask)
     _paste_warped(scene, rgb, alpha, homography)

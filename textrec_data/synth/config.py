@@ -25,6 +25,7 @@ class SynthConfig:
     plate_rate: float = 0.3  # share of words drawn on a coloured sign plate
     min_contrast: float = 70.0  # grey-level difference between text and the background under it
     jpeg_quality: int = 90
+    fonts: tuple[str, ...] = ()  # folders of TTF/OTF files (none: matplotlib's and the system's)
 
     def validate(self) -> None:
         """Raise :class:`InputError` (a ``ValueError``) naming an impossible setting."""

@@ -2,24 +2,27 @@
 
 ``OUT/images/img_K.jpg`` and ``OUT/gt/gt_img_K.txt`` (UTF-8 with BOM, CRLF), one
 ``x1,y1,x2,y2,x3,y3,x4,y4,transcription`` line per word with integer coordinates; illegible
-words (tiny, blurred or low contrast) are written as ``###``.
+words (tiny, blurred or low contrast) are written as ``###``. ``OUT/synth.json`` records the
+config and the font files used.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
 from textrec_data.synth.config import SynthConfig
-from textrec_data.synth.fonts import font_paths
+from textrec_data.synth.fontset import scene_fonts
 from textrec_data.synth.scene import render_scene
 from textrec_data.synth.words import PLACEHOLDER
 
@@ -83,7 +86,7 @@ def write_synth_dataset(
     dataset) unless ``overwrite``, which removes those two folders first.
     """
     config.validate()
-    fonts = font_paths()
+    fonts = scene_fonts(config.fonts)
     if not fonts:
         raise RuntimeError("no usable TrueType fonts found (is matplotlib installed?)")
     out = Path(out_dir)
@@ -95,4 +98,7 @@ def write_synth_dataset(
         (gt_dir / f"gt_img_{k}.txt").write_bytes(_gt_bytes(words))
         n_words += len(words)
         n_placeholders += sum(word == PLACEHOLDER for _, word in words)
+    record = {"config": asdict(config), "fonts": [str(p) for p in fonts]}
+    with atomic_file(out / "synth.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
     return SynthSummary(config.images, n_words, n_placeholders, str(out))

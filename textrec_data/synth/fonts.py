@@ -10,7 +10,7 @@ from PIL import ImageFont
 from textrec_data.synth.words import CHARSET
 
 # Fallback, symbol, math and display fonts, and hairline weights whose strokes vanish at 16 px.
-_FONT_EXCLUDE = tuple(
+FONT_EXCLUDE = tuple(
     "lastresort display math symbol cmex cmsy stixsiz nonuni extralight thin hairline".split()
 )
 _SYSTEM_FONTS = Path("/usr/share/fonts/truetype")
@@ -43,7 +43,7 @@ def _usable_fonts() -> tuple[Path, ...]:
     chosen: dict[str, Path] = {}  # by file name: a system copy of a matplotlib font is skipped
     for path in _candidate_fonts():
         name = path.name.lower()
-        if name in chosen or any(word in name for word in _FONT_EXCLUDE):
+        if name in chosen or any(word in name for word in FONT_EXCLUDE):
             continue
         if _covers_charset(path):
             chosen[name] = path
@@ -67,14 +67,14 @@ def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=2048)
 def line_box(path: str, size: int) -> tuple[int, int]:
     """(top, bottom) of the ascender-to-descender line box relative to the baseline."""
     _, top, _, bottom = load_font(path, size).getbbox("Hdgj", anchor="ls")
     return top, bottom
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=2048)
 def height_per_px(path: str) -> float:
     """Line box height per pixel of font size."""
     top, bottom = line_box(path, 100)

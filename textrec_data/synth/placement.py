@@ -18,7 +18,7 @@ _ATTEMPTS = 24  # random spots tried per word
 _SHRINK_EVERY = 8  # attempts after which the text is made smaller (a crowded scene)
 
 
-def _font_size(rng: np.random.Generator, path: str, config: SynthConfig, placeholder: bool) -> int:
+def font_size(rng: np.random.Generator, path: str, config: SynthConfig, placeholder: bool) -> int:
     """A font size for a text height log-uniform in the config's range (7-14 px: placeholder)."""
     if placeholder:
         height = rng.uniform(7.0, 14.0)
@@ -29,7 +29,7 @@ def _font_size(rng: np.random.Generator, path: str, config: SynthConfig, placeho
     return max(5, round(height / height_per_px(path)))
 
 
-def _random_quad(
+def random_quad(
     rng: np.random.Generator,
     box: np.ndarray,
     box_height: float,
@@ -82,7 +82,7 @@ def place_word(
     (4, 2), clockwise from the word's top-left), or None if it found no free spot."""
     img_h, img_w = scene.shape[:2]
     path = str(fonts[int(rng.integers(len(fonts)))])
-    size = _font_size(rng, path, config, placeholder)
+    size = font_size(rng, path, config, placeholder)
     plate = not placeholder and rng.random() < config.plate_rate
     for attempt in range(_ATTEMPTS):
         if attempt and attempt % _SHRINK_EVERY == 0:
@@ -97,7 +97,7 @@ def place_word(
         if bw > img_w * 0.92:
             size = max(5, round(size * img_w * 0.85 / bw))
             continue
-        quad = _random_quad(rng, box, bh, config, img_w, img_h)
+        quad = random_quad(rng, box, bh, config, img_w, img_h)
         if not _inside(quad, img_w, img_h):
             continue
         homography = cv2.getPerspectiveTransform(box, quad.astype(np.float32))
@@ -105,7 +105,7 @@ def place_word(
         region_mask = _free_region(occupied, region, bh)
         if region_mask is None:
             continue
-        composite(rng, scene, canvas, homography, region_mask, config, placeholder)
+        composite(rng, scene, canvas, homography, region_mask, config.min_contrast, placeholder)
         occupied |= region_mask
         return quad.astype(np.float64)
     return None

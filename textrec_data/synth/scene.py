@@ -14,7 +14,7 @@ from textrec_data.synth.placement import place_word
 from textrec_data.synth.words import PLACEHOLDER, random_word
 
 
-def _camera_effects(rng: np.random.Generator, scene: np.ndarray) -> np.ndarray:
+def camera_effects(rng: np.random.Generator, scene: np.ndarray) -> np.ndarray:
     """Uneven lighting, slight blur and sensor noise; the scene as RGB uint8."""
     h, w = scene.shape[:2]
     if rng.random() < 0.5:
@@ -46,4 +46,4 @@ def render_scene(
             words.append(
                 ([float(v) for v in quad.reshape(-1)], PLACEHOLDER if placeholder else text)
             )
-    return _camera_effects(rng, scene), words
+    return camera_effects(rng, scene), words

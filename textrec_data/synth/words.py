@@ -43,7 +43,7 @@ _WORDS_WITH: dict[str, tuple[str, ...]] = {
 }
 
 
-def _pick(rng: np.random.Generator, items: Sequence[str]) -> str:
+def pick(rng: np.random.Generator, items: Sequence[str]) -> str:
     """One of ``items``, uniformly."""
     return items[int(rng.integers(len(items)))]
 
@@ -60,7 +60,7 @@ def _case_variant(rng: np.random.Generator, word: str) -> str:
 
 def _common_word(rng: np.random.Generator) -> str:
     """A word of :data:`WORDS` in a random case."""
-    return _case_variant(rng, _pick(rng, WORDS))
+    return _case_variant(rng, pick(rng, WORDS))
 
 
 def _digit(rng: np.random.Generator) -> str:
@@ -120,7 +120,7 @@ _NUMBER_TOKENS = (
 )
 
 
-def _number_token(rng: np.random.Generator) -> str:
+def number_token(rng: np.random.Generator) -> str:
     """A number, price, percentage, time, code or phone-like token."""
     return _NUMBER_TOKENS[int(rng.integers(0, len(_NUMBER_TOKENS)))](rng)
 
@@ -135,7 +135,7 @@ def _with_char(rng: np.random.Generator, char: str) -> str:
         return _price(rng)
     if char == "%":
         return _percentage(rng)
-    return _pick(rng, _WORDS_WITH[char])
+    return pick(rng, _WORDS_WITH[char])
 
 
 def random_word(rng: np.random.Generator) -> str:
@@ -149,10 +149,10 @@ def random_word(rng: np.random.Generator) -> str:
         if r < 0.58:
             word = _common_word(rng)
         elif r < 0.72:
-            word = _number_token(rng)
+            word = number_token(rng)
         elif r < 0.85:
-            word = _with_char(rng, _pick(rng, ACCENTED))
+            word = _with_char(rng, pick(rng, ACCENTED))
         else:
-            word = _with_char(rng, _pick(rng, PUNCTUATION))
+            word = _with_char(rng, pick(rng, PUNCTUATION))
         if 1 <= len(word) <= 12:
             return word

@@ -1,0 +1,246 @@
+"""Ablation of `textrec synth` on ICDAR 2015, and the from-scratch recipe with the new engine.
+
+    python -m benchmarks.synth_ablation --ic15 DIR [--out out/ablation] [--words 150000]
+        [--steps 12000] [--recipe-steps 14000] [--fonts fonts] [--corpus out/corpus/en.tsv]
+
+Every row trains `crnn-small` on synthetic words only (same steps, seed and schedule), picks the
+checkpoint on the IC15 *training* words (a val-only manifest: none of them is trained on) and is
+scored on the 2077 IC15 test words (quad crops). Rows: today's engine (scene mode + manifest),
+word mode with today's ingredients, then each ingredient added alone (fonts, text, degradations,
+backgrounds), all of them, and all with the training stream's crop re-cuts. Then the full
+recipe (synthetic + IC15 train x4, as benchmarks/ic15_recipe.sh) with today's synthetic data and
+with the new engine's, at the same steps. DIR holds ch4_training_images,
+ch4_training_localization_transcription_gt, ch4_test_images and Challenge4_Test_Task1_GT.
+Writes benchmarks/results/synth_ablation.json (or --result).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.common import RESULTS, machine
+
+TEXTREC = [sys.executable, "-m", "pipelines.cli"]
+CLASSIC = ["--text", "classic", "--render", "classic", "--crops", "tight"]
+WORDS_PER_SCENE = 5.96  # legible words per default scene (make manifest: 7156 of 1200 scenes)
+
+
+def run(*args: str) -> float:
+    """Run a textrec command; its wall-clock seconds."""
+    start = time.perf_counter()
+    subprocess.run([*TEXTREC, *args], check=True)
+    return round(time.perf_counter() - start, 1)
+
+
+def rows(a: argparse.Namespace, backgrounds: str) -> dict[str, list[str] | None]:
+    """Dataset variants by name: `textrec synth --words` options (None: today's scene mode)."""
+    everything = ["--fonts", a.fonts, "--text", "scene", "--corpus", a.corpus]
+    everything += ["--render", "scene", "--crops", "mixed", "--backgrounds", backgrounds]
+    return {
+        "today": None,
+        "words": CLASSIC,
+        "fonts": [*CLASSIC, "--fonts", a.fonts],
+        "text": ["--text", "scene", "--corpus", a.corpus, *CLASSIC[2:]],
+        "degradations": [*CLASSIC[:2], "--render", "scene", "--crops", "mixed"],
+        "backgrounds": [*CLASSIC, "--backgrounds", backgrounds],
+        "all": everything,
+    }
+
+
+def manifest_once(images: str, gt: str, out: Path, *options: str) -> str:
+    """`textrec manifest` with lower-case labels into ``out`` unless it is there; its file."""
+    if not (out / "manifest.parquet").is_file():
+        run("manifest", "--images", images, "--gt", gt, "--out", str(out), "--case", "lower",
+            "--overwrite", "--quiet", *options)  # fmt: skip
+    return str(out / "manifest.parquet")
+
+
+def real_manifests(a: argparse.Namespace, out: Path) -> dict[str, str]:
+    """IC15 train (for the vocabulary and the recipe), IC15 train as val only, IC15 test."""
+    images = f"{a.ic15}/ch4_training_images"
+    gt = f"{a.ic15}/ch4_training_localization_transcription_gt"
+    vocab = str(out / "train" / "vocab.json")
+    fit = ["--charset", vocab]
+    return {
+        "train": manifest_once(images, gt, out / "train"),
+        "val": manifest_once(images, gt, out / "val", "--split", "val", *fit),
+        "test": manifest_once(
+            f"{a.ic15}/ch4_test_images",
+            f"{a.ic15}/Challenge4_Test_Task1_GT",
+            out / "test",
+            "--split",
+            "test",
+            *fit,
+        ),  # fmt: skip
+        "vocab": vocab,
+    }
+
+
+def synthetic(name: str, options: list[str] | None, a, out: Path, vocab: str) -> dict:
+    """Generate one variant (once) as a manifest in the IC15 charset, all in train."""
+    target = out / f"data_{name}"
+    if (target / "manifest.parquet").is_file():
+        return json.loads((out / f"data_{name}.json").read_text())
+    fit = ["--charset", vocab, "--case", "lower", "--overwrite", "--quiet"]
+    if options is None:  # today's engine: scenes, then the manifest stage
+        images = math.ceil(a.words / WORDS_PER_SCENE)
+        seconds = run(
+            "synth",
+            "--out",
+            str(out / "scenes"),
+            "--images",
+            str(images),
+            "--seed",
+            str(a.seed),
+            "--overwrite",
+            "--quiet",
+        )
+        seconds += run(
+            "manifest",
+            "--images",
+            str(out / "scenes/images"),
+            "--gt",
+            str(out / "scenes/gt"),
+            "--out",
+            str(target),
+            "--split",
+            "train",
+            *fit,
+        )
+    else:
+        seconds = run(
+            "synth",
+            "--words",
+            str(a.words),
+            "--out",
+            str(target),
+            "--seed",
+            str(a.seed),
+            "--val-fraction",
+            "0",
+            *options,
+            *fit,
+        )
+    kept = json.loads((target / "report.json").read_text())["kept"]
+    info = {
+        "options": options,
+        "words": kept,
+        "seconds": seconds,
+        "words_per_s": round(kept / seconds, 1),
+    }
+    (out / f"data_{name}.json").write_text(json.dumps(info))
+    return info
+
+
+def train_and_score(
+    name: str, manifests: list[str], steps: int, test: str, out: Path, extra: tuple[str, ...] = ()
+) -> dict:
+    """Train crnn-small for ``steps``; score best.pt (chosen on the val split) and last.pt."""
+    run_dir = out / f"run_{name}"
+    args = [arg for m in manifests for arg in ("--manifest", m)]
+    seconds = run(
+        "train",
+        *args,
+        "--out",
+        str(run_dir),
+        "--max-steps",
+        str(steps),
+        "--lr",
+        "2e-3",
+        "--eval-every",
+        str(max(1, steps // 6)),
+        "--quiet",
+        *extra,
+    )
+    scores = {"train_seconds": seconds, "train_options": list(extra)}
+    for checkpoint in ("best", "last"):
+        eval_dir = out / f"eval_{name}_{checkpoint}"
+        run(
+            "eval",
+            "--checkpoint",
+            str(run_dir / f"{checkpoint}.pt"),
+            "--manifest",
+            test,
+            "--split",
+            "test",
+            "--out",
+            str(eval_dir),
+            "--quiet",
+        )
+        report = json.loads((eval_dir / "report.json").read_text())
+        scores[checkpoint] = {
+            k: report[k] for k in ("word_accuracy_alnum", "word_accuracy_ci", "cer")
+        }
+    return scores
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--ic15", required=True)
+    p.add_argument("--out", default="out/ablation")
+    p.add_argument("--words", type=int, default=150_000, help="words per synthetic variant")
+    p.add_argument("--steps", type=int, default=12_000, help="training steps per ablation row")
+    p.add_argument("--recipe-steps", type=int, default=14_000, help="steps of the full recipe")
+    p.add_argument("--fonts", default="fonts", help="make fonts' folder")
+    p.add_argument("--corpus", default="out/corpus/en.tsv", help="make corpus' file")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--result", default=str(RESULTS / "synth_ablation.json"))
+    a = p.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    real = real_manifests(a, out)
+    backgrounds = str(out / "backgrounds")
+    if not Path(backgrounds).is_dir():  # IC15 *training* scenes with their words erased
+        run(
+            "backgrounds",
+            "--images",
+            f"{a.ic15}/ch4_training_images",
+            "--gt",
+            f"{a.ic15}/ch4_training_localization_transcription_gt",
+            "--out",
+            backgrounds,
+        )
+    result: dict = {"machine": machine(), "config": vars(a), "datasets": {}, "ablation": {}}
+    for name, options in rows(a, backgrounds).items():
+        result["datasets"][name] = synthetic(name, options, a, out, real["vocab"])
+    for name in result["datasets"]:
+        manifests = [str(out / f"data_{name}/manifest.parquet"), real["val"]]
+        result["ablation"][name] = train_and_score(name, manifests, a.steps, real["test"], out)
+    everything = [str(out / "data_all/manifest.parquet"), real["val"]]
+    recut = ("--crop-augment",)
+    result["ablation"]["all+recut"] = train_and_score(
+        "all_recut", everything, a.steps, real["test"], out, recut
+    )
+    real_x4 = [real["train"]] * 4
+    result["recipe"] = {
+        "today": train_and_score(
+            "recipe_today",
+            [str(out / "data_today/manifest.parquet"), *real_x4],
+            a.recipe_steps,
+            real["test"],
+            out,
+        ),
+        "new": train_and_score(
+            "recipe_new",
+            [str(out / "data_all/manifest.parquet"), *real_x4],
+            a.recipe_steps,
+            real["test"],
+            out,
+            recut,
+        ),
+    }
+    Path(a.result).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.result).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v["best"]["word_accuracy_alnum"] for k, v in result["ablation"].items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Font sets for word mode: every TTF/OTF file of some folders, grouped by family, with the
+characters each one covers, and a per-word choice among the faces that can draw the word."""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import ImageFont
+
+from textrec_data.errors import InputError
+from textrec_data.synth.fonts import FONT_EXCLUDE, font_paths
+from textrec_data.synth.words import CHARSET
+
+FONT_SUFFIXES = (".ttf", ".otf")
+#: Characters a face must cover to be used at all; others are checked per word.
+REQUIRED = frozenset(string.ascii_letters + string.digits)
+# The characters whose coverage is recorded: printable ASCII, Latin-1 and Latin Extended-A.
+_RECORDED = frozenset(map(chr, range(0x20, 0x180)))
+# Families whose letters are not letters: keys drawn around them, URW's Zapf Dingbats clone.
+_FAMILY_EXCLUDE = ("keyboard", "dingbat", "d050000l")
+_RETRIES = 12  # random faces tried for a word before falling back to a scan
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """One font file: its path, family name and the recorded characters it maps to glyphs."""
+
+    path: str
+    family: str
+    chars: frozenset[str]
+
+
+def read_face(path: Path) -> FontFace | None:
+    """The face at ``path``, or None when it cannot be read, lacks (or draws nothing for) a
+    character of :data:`REQUIRED` or is of an excluded family."""
+    from fontTools.ttLib import TTFont  # a matplotlib dependency
+
+    try:
+        with TTFont(path, lazy=True) as font:
+            # numbered glyph names: the character map then loads without the glyph name table
+            font.setGlyphOrder([f"g{i}" for i in range(font["maxp"].numGlyphs)])
+            cmap = font.getBestCmap() or {}
+            family = font["name"].getBestFamilyName() or path.stem
+    except Exception:  # unreadable or not an OpenType font: not usable
+        return None
+    chars = frozenset(chr(c) for c in cmap if chr(c) in _RECORDED)
+    if not REQUIRED <= chars or any(word in family.lower() for word in _FAMILY_EXCLUDE):
+        return None
+    return FontFace(str(path), family, chars) if _draws(path, REQUIRED) else None
+
+
+def _draws(path: Path, chars: frozenset[str]) -> bool:
+    """Whether every one of ``chars`` has ink in the font (some map characters to empty
+    glyphs)."""
+    try:
+        font = ImageFont.truetype(str(path), 24)
+    except OSError:
+        return False
+    for ch in sorted(chars):
+        left, top, right, bottom = font.getbbox(ch)
+        if right <= left or bottom <= top:
+            return False
+    return True
+
+
+def font_files(folder: Path) -> list[Path]:
+    """TTF/OTF files under ``folder`` (recursively), sorted by path, without the excluded kinds
+    (symbol, math, display, hairline...)."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in FONT_SUFFIXES
+        and p.is_file()
+        and not any(word in p.name.lower() for word in FONT_EXCLUDE)
+    )
+
+
+@dataclass(frozen=True)
+class FontSet:
+    """Faces grouped by family (families sorted by name, faces by path)."""
+
+    families: tuple[tuple[FontFace, ...], ...]
+
+    def names(self) -> list[str]:
+        return [faces[0].family for faces in self.families]
+
+    def files(self) -> list[str]:
+        return [face.path for faces in self.families for face in faces]
+
+    def pick(self, rng: np.random.Generator, text: str) -> FontFace | None:
+        """A face that covers ``text``: a random family, then a random face of it (so large
+        families do not dominate); None when no face covers it."""
+        needed = set(text)
+        for _ in range(_RETRIES):
+            faces = self.families[int(rng.integers(len(self.families)))]
+            face = faces[int(rng.integers(len(faces)))]
+            if needed <= face.chars:
+                return face
+        covering = [f for faces in self.families for f in faces if needed <= f.chars]
+        return covering[int(rng.integers(len(covering)))] if covering else None
+
+    def palette(self, rng: np.random.Generator, n: int) -> FontSet:
+        """``n`` faces drawn as :meth:`pick` draws them (a random family, then a face of it):
+        the fonts of one unit of work, so that a worker loads a few fonts, not every one."""
+        faces = []
+        for _ in range(n):
+            family = self.families[int(rng.integers(len(self.families)))]
+            faces.append(family[int(rng.integers(len(family)))])
+        return group_faces(list(dict.fromkeys(faces)))
+
+
+def group_faces(faces: Sequence[FontFace]) -> FontSet:
+    """:class:`FontSet` of ``faces`` by family name."""
+    by_family: dict[str, list[FontFace]] = {}
+    for face in sorted(faces, key=lambda f: f.path):
+        by_family.setdefault(face.family, []).append(face)
+    return FontSet(tuple(tuple(by_family[name]) for name in sorted(by_family)))
+
+
+@functools.lru_cache(maxsize=8)
+def load_font_set(folders: tuple[str, ...]) -> FontSet:
+    """The usable faces of ``folders``; no folders: the scene mode's fonts (:func:`font_paths`).
+    Raises :class:`InputError` for a missing folder or one without a usable font."""
+    if not folders:
+        return group_faces([f for f in map(read_face, font_paths()) if f is not None])
+    faces = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise InputError(f"{folder}: --fonts directory not found")
+        found = [f for f in map(read_face, font_files(folder)) if f is not None]
+        if not found:
+            raise InputError(f"{folder}: no TTF/OTF font covering A-Z, a-z and 0-9")
+        faces += found
+    return group_faces(faces)
+
+
+def scene_fonts(folders: tuple[str, ...]) -> list[Path]:
+    """The scene mode's fonts: :func:`font_paths`, or the faces of ``folders`` that cover the
+    whole scene charset (a scene word may hold any of its characters)."""
+    if not folders:
+        return font_paths()
+    faces = (face for faces in load_font_set(folders).families for face in faces)
+    usable = sorted(Path(face.path) for face in faces if set(CHARSET) <= face.chars)
+    if not usable:
+        raise InputError(f"{', '.join(folders)}: no font covers the scene charset {CHARSET!r}")
+    return usable
