@@ -47,8 +47,20 @@ from textrec_data.manifest import (
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT, SOURCES, Plan, Source
 from textrec_data.sources.icdar15 import Icdar15Source
+from textrec_data.validate import (
+    MAX_SEED,
+    Bound,
+    check_apart,
+    check_bounds,
+    check_utf8,
+    claim_output_dir,
+    output_lock,
+)
 
 SPLIT_MODES = ("auto", "train", "val", "test")
+#: What the manifest stage writes into --out (and all that --overwrite replaces).
+OUTPUT_FILES = ("manifest.parquet", "rejects.parquet", "vocab.json", "report.json")
+MANIFEST_BOUNDS = {"workers": Bound(0, 256), "seed": Bound(0, MAX_SEED), "row_group_size": Bound(1)}
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,10 @@ def decode_image(image: bytes | str) -> np.ndarray | None:
         return None
     if data.size == 0:
         return None
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:  # OpenCV raises on images over its size limit (2**30 pixels): decompression bombs
+        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
     if decoded is None:  # formats OpenCV lacks (e.g. some GIFs): try Pillow
         try:
             with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as pil:
@@ -135,6 +150,7 @@ def process(records: Iterable[Record], rules: WordRules = WordRules()) -> UnitRe
     scene: tuple[str | None, np.ndarray | None] = (None, None)
     for record in records:
         result.records += 1
+        check_utf8(_names(record))
         if isinstance(record, Reject):
             outcome: dict | str = record.reason
         elif record.image is None:
@@ -150,6 +166,12 @@ def process(records: Iterable[Record], rules: WordRules = WordRules()) -> UnitRe
         else:
             result.rows.append(outcome)
     return result
+
+
+def _names(record: Record) -> list[str]:
+    """The file names and ids a record brings into the manifest's text columns."""
+    values = (record.origin.path, getattr(record, "image_id", ""), getattr(record, "image", ""))
+    return [value for value in values if isinstance(value, str)]
 
 
 def _reject_row(origin: Origin, reason: str) -> dict:
@@ -205,6 +227,7 @@ def _cut(
 
 def validate_config(config: ManifestConfig) -> Charset | None:
     """Check options and the output path; return the given charset, if any."""
+    check_bounds(config, MANIFEST_BOUNDS)
     if config.split not in SPLIT_MODES:
         raise InputError(f"--split {config.split!r}: expected one of {SPLIT_MODES}")
     if config.case not in CASE_POLICIES:
@@ -212,9 +235,9 @@ def validate_config(config: ManifestConfig) -> Charset | None:
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
     out = Path(config.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: --out exists and is a file, not a directory")
-    if out.is_dir() and any(out.iterdir()) and not config.overwrite:
+    inputs = [("--images", config.images), ("--gt", config.gt), ("--charset", config.charset)]
+    check_apart(out, inputs)
+    if claim_output_dir(out, "manifest", OUTPUT_FILES) and not config.overwrite:
         raise InputError(f"{out}: output directory exists and is not empty (pass --overwrite)")
     if config.charset is None:
         return None
@@ -241,14 +264,21 @@ def build_manifest(
     config: ManifestConfig, progress: bool = True, source: Source | None = None
 ) -> dict:
     """Run the manifest stage on ``source`` (default: ICDAR 2015 from ``config.images`` and
-    ``config.gt``); return the report (also written to ``out/report.json``)."""
+    ``config.gt``); return the report (also written to ``out/report.json``). One process at a
+    time writes an ``out``: it is locked from the check to the final rename."""
+    out = Path(os.path.abspath(config.out))  # "." and ".." have no name to put a temp beside
+    with output_lock(out):
+        return _build(config, out, progress, source)
+
+
+def _build(config: ManifestConfig, out: Path, progress: bool, source: Source | None) -> dict:
     given_charset = validate_config(config)
     if source is None:
         source = SOURCES[DEFAULT_FORMAT](config.images, config.gt)
     plan = source.plan()
     rules = WordRules(config.case, given_charset, config.split, config.seed, config.val_fraction)
     start = time.perf_counter()
-    with atomic_dir(config.out) as tmp:
+    with atomic_dir(out) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
         report["seconds"] = round(time.perf_counter() - start, 3)
         report["rows_per_second"] = round(report["kept"] / max(report["seconds"], 1e-9), 1)

@@ -30,6 +30,8 @@ class SynthConfig:
         """Raise :class:`InputError` (a ``ValueError``) naming an impossible setting."""
         if self.images < 0:
             raise InputError(f"images must be >= 0, got {self.images}")
+        if not 0 <= self.seed < 2**32:
+            raise InputError(f"--seed {self.seed}: expected an integer >= 0 and < 2**32")
         if self.width < 64 or self.height < 64:
             raise InputError(f"image size must be at least 64x64, got {self.width}x{self.height}")
         if not 1 <= self.min_words <= self.max_words:
