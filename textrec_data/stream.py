@@ -108,10 +108,12 @@ def augment_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def prepare_image(
     data: bytes, width: int, config: StreamConfig, rng: np.random.Generator | None = None
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Decode a manifest crop, optionally augment it, then :func:`scale_crop` it: float32
-    ``(channels, height, width)``."""
+    ``(channels, height, width)``; None when the crop does not decode."""
     image = decode_crop(data, config.spec.channels)
+    if image is None:
+        return None
     if rng is not None:
         image = augment_crop(image, rng)
     return scale_crop(image, width, config.spec)
@@ -231,7 +233,11 @@ class ManifestStream(IterableDataset):
                 continue
             width = max(width, needed)  # give a long label enough time steps
             rng = np.random.default_rng((cfg.seed, epoch, index)) if cfg.augment else None
-            images.append(prepare_image(png, width, cfg, rng))
+            image = prepare_image(png, width, cfg, rng)
+            if image is None:  # a corrupt crop: counted, never fed to the model
+                skipped["unreadable_crop"] = skipped.get("unreadable_crop", 0) + 1
+                continue
+            images.append(image)
             widths.append(width)
             targets.extend(ids)
             lengths.append(len(ids))
