@@ -176,11 +176,28 @@ def output_lock(out: str | Path) -> Iterator[None]:
     """Hold an exclusive lock on output ``out`` (file or folder) while it is checked and
     written: a second process that asks for it meanwhile fails with :class:`InputError`.
 
-    The lock is a hidden file ``.NAME.lock`` beside ``out``, removed when released; the kernel
-    releases it when a process dies, even by SIGKILL."""
+    The lock is a hidden file ``.NAME.lock`` beside ``out``, removed when released (with the
+    folders made for it, if they stayed empty); the kernel releases it when a process dies,
+    even by SIGKILL."""
     out = Path(out).resolve()
+    made = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = out.parent / f".{out.name}.lock"
+    fd = _acquire(lock, out)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+        for folder in made:  # innermost first; a folder the command wrote into stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _acquire(lock: Path, out: Path) -> int:
+    """An open descriptor of ``lock`` holding its exclusive flock."""
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -193,14 +210,9 @@ def output_lock(out: str | Path) -> Iterator[None]:
             ) from None
         try:  # the holder before us may have removed the file: lock the one that is there
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                break
+                return fd
         except FileNotFoundError:
             pass
-        os.close(fd)
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
         os.close(fd)
 
 
