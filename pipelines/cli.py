@@ -11,6 +11,7 @@ from textrec_data import __version__
 
 
 @click.group(
+    "textrec",
     cls=OneLineErrors,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
