@@ -6,10 +6,15 @@ import click
 
 from pipelines import backgrounds, convert, export, manifest, predict, stats, synth, train
 from pipelines import eval as eval_command
+from pipelines.common import OneLineErrors
 from textrec_data import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    "textrec",
+    cls=OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="textrec")
 def main() -> None:
     """textrec: ICDAR ground truth -> Parquet manifest -> CRNN-CTC recognizer.

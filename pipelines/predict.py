@@ -7,6 +7,7 @@ import click
 from pipelines.common import user_errors
 from textrec_data.errors import InputError
 from textrec_model.predict import (
+    check_records_out,
     format_record,
     load_crop_files,
     load_scene_words,
@@ -37,7 +38,13 @@ def command(crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_
     Prints `file<TAB>text<TAB>confidence` per word, or writes --out (.csv or .jsonl).
     """
     if bool(crops) == bool(images or gt) or bool(images) != bool(gt):
-        raise InputError("give either word-crop images, or both --images and --gt")
+        raise InputError("CROPS, --images, --gt: give word-crop images, or --images and --gt")
+    inputs = [("CROPS", c) for c in crops] + [
+        ("--checkpoint", checkpoint), ("--onnx", onnx), ("--lexicon", lexicon),
+        ("--images", images), ("--gt", gt),
+    ]  # fmt: skip
+    if out:
+        check_records_out(out, inputs)  # before the work; again under a lock when writing
     recognizer = Recognizer.load(checkpoint, onnx, batch_size)
     decode = DecodeConfig(decoder, beam_width, read_lexicon(lexicon) if lexicon else None)
     if crops:
@@ -49,7 +56,7 @@ def command(crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_
             click.echo(f"skipped {sum(skipped.values())} GT lines: {reasons}", err=True)
     records = predict_records(recognizer, sources, images_in, decode)
     if out:
-        write_records(records, out)
+        write_records(records, out, inputs)
         click.echo(f"wrote {len(records)} predictions to {out}", err=True)
         return
     for record in records:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from textrec_data.stats import contact_sheet, manifest_stats, sample_rows
+from textrec_data.stats import check_sample, manifest_stats, write_contact_sheet
 
 
 def _fmt_pct(stats: dict) -> str:
@@ -20,6 +20,8 @@ def _fmt_pct(stats: dict) -> str:
 @user_errors
 def command(manifest: str, sheet: str | None, n: int, seed: int) -> None:
     """Print counts by split and reject reason, charset frequencies and size percentiles."""
+    check_sample(n, seed)
+    unreadable = write_contact_sheet(manifest, sheet, n, seed) if sheet else []
     stats = manifest_stats(manifest)
     click.echo(f"{stats['manifest']}: {stats['rows']} rows in {stats['row_groups']} row groups")
     click.echo("splits:  " + ", ".join(f"{k} {v}" for k, v in stats["splits"].items()))
@@ -30,6 +32,7 @@ def command(manifest: str, sheet: str | None, n: int, seed: int) -> None:
     click.echo(f"label length: {_fmt_pct(stats['label_length'])}")
     click.echo(f"crop height:  {_fmt_pct(stats['crop_height'])}")
     click.echo(f"crop width:   {_fmt_pct(stats['crop_width'])}")
+    if unreadable:
+        click.echo(f"left off {len(unreadable)} unreadable crops: {', '.join(unreadable)}")
     if sheet:
-        contact_sheet(sample_rows(manifest, n, seed)).save(sheet)
         click.echo(f"wrote contact sheet {sheet}")

@@ -9,7 +9,7 @@ import click
 
 from pipelines.common import user_errors
 from textrec_model.models import PRESETS
-from textrec_model.train import TrainConfig, TrainingError, TrainingInterrupted, train
+from textrec_model.train import TrainConfig, TrainingInterrupted, train
 
 _D = TrainConfig.__dataclass_fields__
 
@@ -70,6 +70,7 @@ def _default(name: str):
 @click.option("--workers", default=_default("workers"), show_default=True, help="Loader workers.")
 @click.option("--seed", default=_default("seed"), show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pt on the same schedule.")
+@click.option("--overwrite", is_flag=True, help="Replace the run in OUT (its files only).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(manifests: tuple[str, ...], quiet: bool, **options) -> None:
@@ -81,9 +82,6 @@ def command(manifests: tuple[str, ...], quiet: bool, **options) -> None:
     config = TrainConfig(manifests=tuple(manifests), **options)
     try:
         metrics = train(config, progress=not quiet)
-    except TrainingError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     except TrainingInterrupted as exc:
         click.echo(str(exc), err=True)
         sys.exit(130)

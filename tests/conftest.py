@@ -87,3 +87,11 @@ class Scenes:
 @pytest.fixture(scope="session")
 def scenes() -> type[Scenes]:
     return Scenes
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory, scenes):
+    """The misuse suite's inputs and outputs (tests/misuse.py), built once."""
+    from misuse import build_world
+
+    return build_world(tmp_path_factory.mktemp("world"), scenes)

@@ -346,7 +346,11 @@ def test_cli_builds_then_refuses_then_overwrites(built, tmp_path):
     _assert_one_line_error(result, out)
     assert {name: (out / name).read_bytes() for name in OUTPUT_FILES} == before
 
-    (out / "stale.txt").write_text("from an older run")
+    (out / "notes.txt").write_text("the user's, not textrec's")
+    result = _run(manifest_command, _cli_args(built, out, "--case", "upper", "--overwrite"))
+    _assert_one_line_error(result, out)  # --overwrite never removes what textrec did not write
+    assert "notes.txt" in result.output and (out / "notes.txt").exists()
+    (out / "notes.txt").unlink()
     result = _run(manifest_command, _cli_args(built, out, "--case", "upper", "--overwrite"))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)

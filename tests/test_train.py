@@ -100,7 +100,7 @@ def test_checkpoint_round_trip(manifest, tmp_path):
 
 def test_over_long_labels_are_skipped_not_nan(tmp_path):
     labels = ["ab", "ba", "a" * 70, "abc"] * 4  # 'a'*70 needs 139 steps: more than 256 px give
-    path = write_manifest(tmp_path / "m.parquet", len(labels), labels=labels, val_every=1000)
+    path = write_manifest(tmp_path / "m.parquet", len(labels), labels=labels, val_every=3)
     metrics = train(_config(path, tmp_path / "out", max_steps=4, eval_every=4), False)
     assert metrics["skipped"].get("infeasible", 0) >= 1
     records = [json.loads(x) for x in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]

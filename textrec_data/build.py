@@ -31,7 +31,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from textrec_data import __version__
-from textrec_data.atomic import atomic_dir, check_out_dir
+from textrec_data.atomic import atomic_dir
 from textrec_data.charset import CASE_POLICIES, Charset, apply_case, build_charset
 from textrec_data.errors import InputError
 from textrec_data.geometry import (
@@ -52,12 +52,24 @@ from textrec_data.manifest import (
 )
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT, Plan, Source, open_source
-from textrec_data.sources.icdar15 import Icdar15Source
+from textrec_data.validate import (
+    MAX_SEED,
+    Bound,
+    check_apart,
+    check_bounds,
+    check_utf8,
+    claim_output_dir,
+    output_lock,
+)
 
 SPLIT_MODES = ("auto", "train", "val", "test")
 #: A quad wider or taller than this many times the image's longer side is a coordinate error
 #: (e.g. 1e30), not a word: its crop would not fit in memory.
 MAX_QUAD_EXTENT = 4
+
+#: What the manifest stage writes into --out (and all that --overwrite replaces).
+OUTPUT_FILES = ("manifest.parquet", "rejects.parquet", "vocab.json", "report.json")
+MANIFEST_BOUNDS = {"workers": Bound(0, 256), "seed": Bound(0, MAX_SEED), "row_group_size": Bound(1)}
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,7 @@ def process(
     scene: tuple[str | None, np.ndarray | None] = (None, None)
     for record in records:
         result.records += 1
+        check_utf8(_names(record))
         if isinstance(record, Reject):
             outcome: dict | str = record.reason
         elif record.image is None:
@@ -148,6 +161,12 @@ def process(
         else:
             result.rows.append({**outcome, "source": source})
     return result
+
+
+def _names(record: Record) -> list[str]:
+    """The file names and ids a record brings into the manifest's text columns."""
+    values = (record.origin.path, getattr(record, "image_id", ""), getattr(record, "image", ""))
+    return [value for value in values if isinstance(value, str)]
 
 
 def _reject_row(origin: Origin, reason: str) -> dict:
@@ -209,13 +228,18 @@ def _cut(
 
 def validate_config(config: ManifestConfig) -> Charset | None:
     """Check options and the output path; return the given charset, if any."""
+    check_bounds(config, MANIFEST_BOUNDS)
     if config.split not in SPLIT_MODES:
         raise InputError(f"--split {config.split!r}: expected one of {SPLIT_MODES}")
     if config.case not in CASE_POLICIES:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
-    check_out_dir(config.out, config.overwrite)
+    out = Path(config.out)
+    inputs = [("--images", config.images), ("--gt", config.gt), ("--charset", config.charset)]
+    check_apart(out, inputs)
+    if claim_output_dir(out, "manifest", OUTPUT_FILES) and not config.overwrite:
+        raise InputError(f"{out}: output directory exists and is not empty (pass --overwrite)")
     if config.charset is None:
         return None
     try:
@@ -242,14 +266,21 @@ def build_manifest(
 ) -> dict:
     """Run the manifest stage on ``source`` (default: ``config.format`` read from
     ``config.images`` and ``config.gt``); return the report (also written to
-    ``out/report.json``)."""
+    ``out/report.json``). One process at a time writes an ``out``: it is locked from the check to
+    the final rename."""
+    out = Path(os.path.abspath(config.out))  # "." and ".." have no name to put a temp beside
+    with output_lock(out):
+        return _build(config, out, progress, source)
+
+
+def _build(config: ManifestConfig, out: Path, progress: bool, source: Source | None) -> dict:
     given_charset = validate_config(config)
     if source is None:
         source = open_source(config.format, config.images, config.gt)
     plan = source.plan()
     rules = WordRules(config.case, given_charset, config.split, config.seed, config.val_fraction)
     start = time.perf_counter()
-    with atomic_dir(config.out) as tmp:
+    with atomic_dir(out) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
         report["seconds"] = round(time.perf_counter() - start, 3)
         report["rows_per_second"] = round(report["kept"] / max(report["seconds"], 1e-9), 1)
@@ -365,15 +396,3 @@ def _bounded(pool, units: list, window: int) -> Iterator[UnitResult]:
         pending.append(pool.apply_async(_run_unit, (unit,)))
     while pending:
         yield pending.popleft().get()
-
-
-def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[dict]]]:
-    """Per GT file of an ICDAR 2015 scene dataset: the word rows (as in the manifest:
-    ``image_id``, ``line_no``, ``quad``, ``text``, ``crop`` PNG...) and the rejected lines, cropped
-    exactly as the manifest stage does. For recognizing the words of scene images with known
-    quads: lines of 8 coordinates without a transcription count as words (text ``""``)."""
-    source = Icdar15Source(images, gt, require_text=False)
-    rules = WordRules(split="test")
-    for unit in source.plan().units:
-        result = process(source.read(unit), rules, source.name)
-        yield result.rows, result.rejects

@@ -31,7 +31,10 @@ def decode_keeping_bytes(image: bytes | str) -> tuple[np.ndarray, bytes | None] 
         return None
     if not data:
         return None
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
+    try:  # OpenCV raises on images over its size limit (2**30 pixels): decompression bombs
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
+    except cv2.error:
+        return None
     if decoded is not None:
         return decoded, data if data.startswith(KEPT_ENCODINGS) else None
     try:  # formats OpenCV lacks (e.g. some GIFs): try Pillow

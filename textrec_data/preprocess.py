@@ -38,6 +38,9 @@ class InputSpec:
     pad: str = "zero"
 
     def __post_init__(self) -> None:
+        sizes = (self.height, self.time_stride, self.min_width, self.fixed_width or 1)
+        if self.channels not in (1, 3) or min(sizes) < 1:
+            raise ValueError(f"unusable input spec {self}")
         if self.resize not in _INTERPOLATION or self.pad not in ("zero", "edge"):
             raise ValueError(f"resize must be one of {sorted(_INTERPOLATION)}, pad zero|edge")
 
@@ -62,18 +65,42 @@ def resized_width(crop_h: int, crop_w: int, spec: InputSpec, max_width: int) -> 
 
 def decode_crop(data: bytes, channels: int = 1) -> np.ndarray | None:
     """Encoded image bytes (a manifest crop) as uint8 ``(h, w)`` grayscale (``channels=1``) or
-    ``(h, w, 3)`` RGB; None when the bytes do not decode. EXIF orientation is ignored, as by the
-    manifest stage (a JPEG crop kept as it came has the pixels the stage measured)."""
+    ``(h, w, 3)`` RGB; None when the bytes do not decode (or are over OpenCV's size limit). EXIF
+    orientation is ignored, as by the manifest stage (a JPEG crop kept as it came has the pixels
+    the stage measured)."""
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    flag |= cv2.IMREAD_IGNORE_ORIENTATION
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
+    except cv2.error:
+        return None
     if image is not None and channels == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image
 
 
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    """An image array of another depth as uint8, scaled (never clipped to white): booleans to
+    0/255; 16-bit data (uint16, or other integers above 255: 16-bit PNG and TIFF) from
+    0..65535; floats from 0..1 when none is above 1, else taken as 0..255."""
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    values = np.nan_to_num(array.astype(np.float64))
+    peak = values.max() if values.size else 0.0
+    sixteen = array.dtype.kind == "u" and array.dtype.itemsize == 2
+    if sixteen or (array.dtype.kind in "iu" and peak > 255):
+        values = values * (255 / 65535)
+    elif array.dtype.kind == "f" and peak <= 1.0:
+        values = values * 255
+    return np.clip(values.round(), 0, 255).astype(np.uint8)
+
+
 def to_model_channels(image: np.ndarray | Image.Image, channels: int = 1) -> np.ndarray:
     """A word crop as uint8 ``(H, W)`` (``channels=1``) or ``(H, W, 3)`` RGB: PIL images of any
-    mode, or arrays ``(H, W)``, ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (RGBA)."""
+    mode, or arrays ``(H, W)``, ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (RGBA). Images of another
+    depth than 8 bits are scaled by :func:`to_uint8`."""
+    if isinstance(image, Image.Image) and image.mode.startswith(("I", "F")):
+        image = np.asarray(image)  # 16/32-bit integer or float pixels: scaled below
     if not isinstance(image, Image.Image):
         array = np.asarray(image)
         if array.ndim not in (2, 3) or array.shape[0] < 1 or array.shape[1] < 1:
@@ -81,7 +108,7 @@ def to_model_channels(image: np.ndarray | Image.Image, channels: int = 1) -> np.
         if array.ndim == 3 and array.shape[2] not in (3, 4):
             raise ValueError(f"expected an image (H, W) or (H, W, 3|4), got shape {array.shape}")
         if array.dtype != np.uint8:
-            array = np.clip(array, 0, 255).astype(np.uint8)
+            array = to_uint8(array)
         image = Image.fromarray(array[:, :, :3] if array.ndim == 3 else array)
     return np.asarray(image.convert("L" if channels == 1 else "RGB"))
 

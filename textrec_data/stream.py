@@ -129,11 +129,13 @@ def prepare_image(
     config: StreamConfig,
     rng: np.random.Generator | None = None,
     min_width: int = 0,
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Decode a manifest crop, optionally augment it, then :func:`scale_crop` it: float32
-    ``(channels, height, width)``. A crop re-cut by ``config.crop_augment`` gets the width of
-    its new aspect ratio (at least ``min_width``)."""
+    ``(channels, height, width)``; None when the crop does not decode. A crop re-cut by
+    ``config.crop_augment`` gets the width of its new aspect ratio (at least ``min_width``)."""
     image = decode_crop(data, config.spec.channels)
+    if image is None:
+        return None
     if rng is not None:
         image = augment_crop(image, rng, config.crop_augment)
         if config.crop_augment:
@@ -256,8 +258,12 @@ class ManifestStream(IterableDataset):
                 continue
             width = max(width, needed)  # give a long label enough time steps
             rng = np.random.default_rng((cfg.seed, epoch, index)) if cfg.augment else None
-            images.append(prepare_image(png, width, cfg, rng, needed))
-            widths.append(images[-1].shape[2])
+            image = prepare_image(png, width, cfg, rng, needed)
+            if image is None:  # a corrupt crop: counted, never fed to the model
+                skipped["unreadable_crop"] = skipped.get("unreadable_crop", 0) + 1
+                continue
+            images.append(image)
+            widths.append(image.shape[2])
             targets.extend(ids)
             lengths.append(len(ids))
             labels.append(label)

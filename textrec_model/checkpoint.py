@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pickle
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import torch
 from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_data.preprocess import MIN_CROP_WIDTH
 from textrec_model.models import RecognitionModel, model_from_args
 
 CHECKPOINT_VERSION = 2
@@ -68,16 +70,40 @@ def load_checkpoint(path: str | Path) -> dict:
         )
     if any(k not in state for k in REQUIRED_KEYS):
         raise InputError(f"{path}: not a textrec checkpoint (missing model/charset/config)")
+    _check_parts(state, path)
     return state
 
 
-def model_from_state(state: dict) -> RecognitionModel:
-    """The checkpoint's model (rebuilt from ``model_args``) with its weights, in eval mode."""
+def _check_parts(state: dict, path: Path) -> None:
+    """Refuse a checkpoint whose charset, config or model parts have unusable types."""
+    if not all(isinstance(state[k], dict) for k in ("model_args", "model", "config")):
+        raise InputError(f"{path}: corrupt checkpoint (model_args, model and config must be maps)")
+    try:
+        Charset.from_dict(state["charset"])
+    except ValueError as exc:
+        raise InputError(f"{path}: corrupt checkpoint charset ({exc})") from exc
+
+
+def max_width_of(state: dict, path: str | Path) -> int:
+    """The widest input the checkpoint's run used (its --max-width): inference scales crops to
+    at most this width. :class:`InputError` names ``path`` when it is missing or unusable."""
+    max_width = state["config"].get("max_width")
+    if not isinstance(max_width, int) or max_width < MIN_CROP_WIDTH:
+        raise InputError(f"{path}: corrupt checkpoint config (max_width {max_width!r})")
+    return max_width
+
+
+def model_from_state(state: dict, path: str | Path = "checkpoint") -> RecognitionModel:
+    """The checkpoint's model (rebuilt from ``model_args``) with its weights, in eval mode;
+    :class:`InputError` names ``path`` when they do not fit together or with the charset."""
     try:
         model = model_from_args(state["model_args"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InputError(f"checkpoint has unusable model_args ({exc})") from exc
-    model.load_state_dict(state["model"])
+        model.load_state_dict(state["model"])
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise InputError(f"{path}: checkpoint model unusable ({reason})") from exc
+    if model.num_classes != Charset.from_dict(state["charset"]).num_classes:
+        raise InputError(f"{path}: checkpoint model has other classes than its charset")
     return model.eval()
 
 
@@ -104,10 +130,16 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def restore_training(path: Path, model_args: dict, charset: Charset, parts: dict) -> dict:
-    """Load ``path`` into a resumed run: checks that its charset and model match, loads the
-    ``state_dict`` of each of ``parts`` (model, optimizer, scheduler, scaler) and the RNG
-    states; returns the checkpoint."""
+def restore_training(
+    path: Path,
+    model_args: dict,
+    charset: Charset,
+    parts: dict,
+    check: Callable[[dict], None] | None = None,
+) -> dict:
+    """Load ``path`` into a resumed run: checks that its charset and model match (then runs
+    ``check`` on the checkpoint, if given), loads the ``state_dict`` of each of ``parts`` (model,
+    optimizer, scheduler, scaler) and the RNG states; returns the checkpoint."""
     state = load_checkpoint(path)
     saved = Charset.from_dict(state["charset"])
     if saved.chars != charset.chars:
@@ -117,9 +149,12 @@ def restore_training(path: Path, model_args: dict, charset: Charset, parts: dict
         )
     if state["model_args"] != model_args:
         raise InputError(
-            f"{path}: checkpoint is a {state['model_name']} ({state['model_args']['arch']}) with "
-            "other hyper-parameters than this run's --model; cannot resume"
+            f"{path}: checkpoint is a {state.get('model_name')} "
+            f"({state['model_args'].get('arch')}) with other hyper-parameters than this run's "
+            "--model; cannot resume"
         )
+    if check is not None:
+        check(state)
     for name, part in parts.items():
         part.load_state_dict(state[name])
     set_rng_state(state["rng"])

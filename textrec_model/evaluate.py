@@ -27,13 +27,20 @@ from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
 from textrec_data.preprocess import decode_crop
 from textrec_data.subset import name_stem, read_subset
+from textrec_data.validate import check_apart, check_value, claim_output_dir, output_lock
 from textrec_model.metrics import (
     alnum_fold,
     char_confusions,
     compute_metrics,
     is_alphanumeric_word,
 )
-from textrec_model.recognizer import DecodeConfig, Recognizer, read_lexicon
+from textrec_model.recognizer import (
+    BATCH_SIZE,
+    DecodeConfig,
+    Prediction,
+    Recognizer,
+    read_lexicon,
+)
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -50,6 +57,8 @@ PREDICTIONS_SCHEMA = pa.schema(
     ]
 )
 GALLERY_SIZE = 40
+#: What eval writes into --out: an --out holding anything else is refused.
+EVAL_FILES = ("report.json", "predictions.parquet", "errors.png", "errors.html")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,21 @@ class EvalConfig:
     lexicon: str | None = None
     onnx: str | None = None
     subset: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse unusable options by name (the decoder and beam width: :class:`DecodeConfig`)."""
+        check_value("--batch-size", self.batch_size, BATCH_SIZE)
+        DecodeConfig(self.decoder, self.beam_width)
+
+    def inputs(self) -> list[tuple[str, str | None]]:
+        """The files eval reads, by option: --out may not be, contain or lie inside one."""
+        return [
+            ("--checkpoint", self.checkpoint),
+            ("--onnx", self.onnx),
+            ("--manifest", self.manifest),
+            ("--lexicon", self.lexicon),
+            ("--subset", self.subset),
+        ]
 
 
 def _read_split(
@@ -88,6 +112,8 @@ def _read_split(
             if s == split and (subset is None or part["stem"][j] in subset):
                 for c in out:
                     out[c].append(part[c][j])
+    if not out["label"]:  # the footer's counts said otherwise: never score an empty split
+        raise InputError(f"{path}: no rows in split {split!r}")
     return out, info.charset.case
 
 
@@ -108,19 +134,41 @@ def _metrics_dict(predictions: list[str], labels: list[str]) -> dict:
 
 
 def evaluate(config: EvalConfig, progress: bool = True) -> dict:
-    """Run the evaluation described by ``config``; returns the report (also in OUT)."""
+    """Run the evaluation described by ``config``; returns the report (also in OUT). OUT may
+    not be, contain or lie inside an input, nor hold other files than :data:`EVAL_FILES`; one
+    process at a time writes it."""
+    out = Path(config.out)
+    with output_lock(out):
+        check_apart(out, config.inputs())
+        claim_output_dir(out, "eval", EVAL_FILES)
+        return _evaluate(config, out, progress)
+
+
+def _predict_readable(
+    recognizer: Recognizer, crops: list, decode: DecodeConfig, progress: bool
+) -> list[Prediction]:
+    """Predictions in order; a crop that does not decode (None) gets an empty answer of
+    confidence 0, so it counts as an error."""
+    readable = [i for i, crop in enumerate(crops) if crop is not None]
+    found = recognizer.predict([crops[i] for i in readable], decode, progress=progress)
+    predictions = [Prediction("", 0.0)] * len(crops)
+    for i, prediction in zip(readable, found, strict=True):
+        predictions[i] = prediction
+    return predictions
+
+
+def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     recognizer = Recognizer.load(config.checkpoint, config.onnx, config.batch_size)
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon)
     listed = set(read_subset(config.subset)) if config.subset else None
     rows, manifest_case = _read_split(config.manifest, config.split, listed)
     subset = _subset_report(config, listed, rows["stem"]) if listed is not None else None
-    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
     grays = [decode_crop(png) for png in rows["crop"]]
-    predictions = recognizer.predict(grays, decode, progress=progress)
+    predictions = _predict_readable(recognizer, grays, decode, progress)
     texts = [p.text for p in predictions]
     confidences = [p.confidence for p in predictions]
     seconds = time.perf_counter() - started
@@ -135,6 +183,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
         "subset": subset,
         **_metrics_dict(texts, labels),
         "out_of_charset": len(labels) - sum(in_charset),
+        "unreadable_crops": [
+            f"{rows['image_id'][i]}:{rows['line_no'][i]}" for i, g in enumerate(grays) if g is None
+        ],
         "subsets": {
             "alphanumeric": _metrics_dict(
                 [texts[i] for i in alnum_index], [labels[i] for i in alnum_index]
@@ -169,7 +220,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
     )
     with atomic_file(out / "predictions.parquet") as tmp:
         pq.write_table(table, tmp)
-    worst = _worst_mistakes(table, GALLERY_SIZE)
+    worst = [i for i in _worst_mistakes(table, GALLERY_SIZE) if grays[i] is not None]
     write_error_gallery(out, [(grays[i], labels[i], texts[i], confidences[i]) for i in worst])
     with atomic_file(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

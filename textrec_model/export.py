@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,8 +19,9 @@ import torch
 from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
-from textrec_data.preprocess import InputSpec
-from textrec_model.checkpoint import load_checkpoint, model_from_state
+from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
+from textrec_data.validate import check_apart, output_lock
+from textrec_model.checkpoint import load_checkpoint, max_width_of, model_from_state
 from textrec_model.models import RecognitionModel
 
 EXPORT_FORMATS = ("onnx", "torchscript")
@@ -27,15 +29,15 @@ METADATA_KEY = "textrec"
 ONNX_OPSET = 17
 
 
-def export_metadata(state: dict, model: RecognitionModel) -> dict:
+def export_metadata(state: dict, model: RecognitionModel, path: str | Path = "checkpoint") -> dict:
     """What a runtime needs besides the graph: charset, input spec and width cap, model."""
     spec = model.input_spec
     return {
         "charset": state["charset"],
         "input_spec": asdict(spec),
         "height": spec.height,
-        "max_width": state["config"]["max_width"],
-        "model_name": state["model_name"],
+        "max_width": max_width_of(state, path),
+        "model_name": state.get("model_name"),
         "model_args": model.model_args(),
         "step": state["step"],
     }
@@ -45,14 +47,39 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
     """Write ``out`` (atomically) in ``fmt`` (``onnx`` | ``torchscript``); returns the metadata."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
-    state = load_checkpoint(checkpoint)
-    model = model_from_state(state)
-    meta = export_metadata(state, model)
-    spec = model.input_spec
-    example = torch.zeros(2, spec.channels, spec.height, spec.fixed_width or 128)
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
+    with output_lock(out):
+        check_apart(out, [("--checkpoint", checkpoint)])
+        if out.exists() and not is_export(out):
+            raise InputError(
+                f"{out}: --out exists and is not a textrec export; textrec never replaces "
+                "what it did not make: choose another --out"
+            )
+        return _write_export(load_checkpoint(checkpoint), checkpoint, out, fmt)
+
+
+def is_export(path: Path) -> bool:
+    """True for a file ``textrec export`` wrote: TorchScript with ``textrec.json`` inside, or
+    ONNX with textrec metadata (read as protobuf; nothing in it runs)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("extra/textrec.json") for name in archive.namelist())
+    try:
+        import onnx
+
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception:  # not ONNX (protobuf raises its own errors), or no onnx installed
+        return False
+    return any(entry.key == METADATA_KEY for entry in proto.metadata_props)
+
+
+def _write_export(state: dict, checkpoint: str | Path, out: Path, fmt: str) -> dict:
+    model = model_from_state(state, checkpoint)
+    meta = export_metadata(state, model, checkpoint)
+    spec = model.input_spec
+    example = torch.zeros(2, spec.channels, spec.height, spec.fixed_width or 128)
     with atomic_file(out, fsync=True) as tmp:
         if fmt == "onnx":
             _export_onnx(model, example, meta, tmp)
@@ -106,6 +133,12 @@ def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, Inpu
     raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
     if raw is None:
         raise InputError(f"{path}: ONNX model without textrec metadata (not a textrec export)")
-    meta = json.loads(raw)
-    spec = InputSpec(**meta.get("input_spec", {"height": meta["height"]}))
-    return session, Charset.from_dict(meta["charset"]), spec, meta["max_width"]
+    try:  # JSON, read as data: nothing in it runs
+        meta = json.loads(raw)
+        spec = InputSpec(**meta.get("input_spec", {"height": meta["height"]}))
+        charset, max_width = Charset.from_dict(meta["charset"]), meta["max_width"]
+        if not isinstance(max_width, int) or max_width < MIN_CROP_WIDTH:
+            raise ValueError(f"max_width {max_width!r}")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"{path}: corrupt textrec metadata in the ONNX model ({exc})") from exc
+    return session, charset, spec, max_width

@@ -5,32 +5,53 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from textrec_data.atomic import atomic_file
-from textrec_data.build import scene_word_crops
+from textrec_data.build import WordRules, process
 from textrec_data.errors import InputError
 from textrec_data.preprocess import decode_crop
+from textrec_data.sources.icdar15 import Icdar15Source
+from textrec_data.validate import check_apart, check_utf8, output_lock
 from textrec_model.recognizer import DecodeConfig, Recognizer
 
 FIELDS = ("file", "line_no", "quad", "text", "confidence")
 
 
 def load_crop_files(paths: tuple[str, ...]) -> tuple[list[dict], list[Image.Image]]:
-    """Sources (file, no line, no quad) and images of word-crop files."""
+    """Sources (file, no line, no quad) and images of word-crop files. A file that is not an
+    image, or one whose header claims more pixels than Pillow's decompression-bomb limit, is
+    refused by name."""
+    check_utf8(paths)
     crops = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                image.load()
-                crops.append(image.copy())
-        except (OSError, ValueError) as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    image.load()
+                    crops.append(image.copy())
+        except (OSError, ValueError, Image.DecompressionBombError, Warning) as exc:
             raise InputError(f"{path}: cannot read image ({exc})") from exc
     return [{"file": p, "line_no": None, "quad": None} for p in paths], crops
+
+
+def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[dict]]]:
+    """Per GT file of an ICDAR 2015 scene dataset: the word rows (as in the manifest:
+    ``image_id``, ``line_no``, ``quad``, ``text``, ``crop`` PNG...) and the rejected lines, cropped
+    exactly as the manifest stage does. For recognizing the words of scene images with known
+    quads: lines of 8 coordinates without a transcription count as words (text ``""``)."""
+    source = Icdar15Source(images, gt, require_text=False)
+    rules = WordRules(split="test")
+    for unit in source.plan().units:
+        result = process(source.read(unit), rules, source.name)
+        yield result.rows, result.rejects
 
 
 def load_scene_words(images: str, gt: str) -> tuple[list[dict], list[np.ndarray], Counter]:
@@ -64,10 +85,37 @@ def format_record(record: dict) -> str:
     return f"{where}\t{record['text']}\t{record['confidence']:.4f}"
 
 
-def write_records(records: list[dict], out: str) -> None:
-    """CSV (``.csv``) or JSON Lines (anything else) of the prediction records, atomically."""
+def check_records_out(out: str, inputs: list[tuple[str, str | None]]) -> None:
+    """Refuse an --out that is or lies inside one of the ``inputs`` (option, path), or an
+    existing file that is not a predictions file of textrec (nor empty)."""
+    check_apart(out, inputs)
     path = Path(out)
-    with atomic_file(path) as tmp:
+    if path.is_file() and path.stat().st_size and not _is_predictions(path):
+        raise InputError(
+            f"{out}: --out exists and is not a predictions file of textrec; textrec never "
+            "replaces what it did not make: choose another --out"
+        )
+
+
+def _is_predictions(path: Path) -> bool:
+    """True when the file starts as :func:`write_records` writes: the CSV header or a JSON
+    record of :data:`FIELDS`."""
+    with open(path, "rb") as handle:
+        first = handle.readline(4096).decode("utf-8", "replace").strip()
+    if first == ",".join(FIELDS):
+        return True
+    try:
+        return tuple(json.loads(first)) == FIELDS
+    except (ValueError, TypeError):
+        return False
+
+
+def write_records(records: list[dict], out: str, inputs: list[tuple[str, str | None]]) -> None:
+    """CSV (``.csv``) or JSON Lines (anything else) of the prediction records, atomically,
+    after :func:`check_records_out` (under a lock against other writers)."""
+    path = Path(out)
+    with output_lock(path), atomic_file(path) as tmp:
+        check_records_out(out, inputs)
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             if path.suffix.lower() == ".csv":
                 writer = csv.DictWriter(handle, fieldnames=FIELDS)

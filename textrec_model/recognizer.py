@@ -24,13 +24,19 @@ from textrec_data.preprocess import (
     scale_crop,
     to_model_channels,
 )
-from textrec_model.checkpoint import load_checkpoint, model_from_state
+from textrec_data.validate import Bound, check_choice, check_value
+from textrec_model.checkpoint import load_checkpoint, max_width_of, model_from_state
 from textrec_model.ctc import Lexicon, beam_decode, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx
 from textrec_model.pretrained import load_pretrained
 from textrec_model.transfer import is_named_source
 
 DECODERS = ("greedy", "beam")
+#: Beam widths and batch sizes the CLI and the API take.
+BEAM_WIDTH = Bound(1, 1000)
+BATCH_SIZE = Bound(1, 65536)
+#: Longest lexicon word: longer ones cannot be emitted by any allowed width (4096 px / 4).
+MAX_LEXICON_WORD = 1024
 
 
 @dataclass(frozen=True)
@@ -52,19 +58,26 @@ class DecodeConfig:
     lexicon: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {self.decoder!r}; expected one of {DECODERS}")
-        if self.beam_width < 1:
-            raise ValueError(f"beam_width must be >= 1, got {self.beam_width}")
+        check_choice("--decoder", self.decoder, DECODERS)
+        check_value("--beam-width", self.beam_width, BEAM_WIDTH)
 
 
 def read_lexicon(path: str | Path) -> tuple[str, ...]:
-    """Words of a lexicon file: one per line (UTF-8, BOM tolerated), blank lines ignored."""
+    """Words of a lexicon file: one per line (UTF-8, BOM tolerated), blank lines ignored. Plain
+    text only (nothing in it is run); a line over :data:`MAX_LEXICON_WORD` characters is
+    refused with its number (a binary or corrupt file, not a word list)."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read lexicon ({exc})") from exc
-    words = tuple(w.strip() for w in text.splitlines() if w.strip())
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LEXICON_WORD:
+            raise InputError(
+                f"{path}: line {number} has {len(line)} characters (a lexicon word has at "
+                f"most {MAX_LEXICON_WORD}): not a word list?"
+            )
+    words = tuple(w.strip() for w in lines if w.strip())
     if not words:
         raise InputError(f"{path}: lexicon has no words")
     return words
@@ -92,6 +105,7 @@ class Recognizer:
         max_width: int,
         batch_size: int = 256,
     ) -> None:
+        check_value("--batch-size", batch_size, BATCH_SIZE)
         self._run_logits = run_logits  # float32 (B, C, H, W) ndarray -> logits (B, T, C) Tensor
         self.charset = charset
         self.spec = spec
@@ -104,7 +118,7 @@ class Recognizer:
     ) -> Recognizer:
         """From exactly one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx)."""
         if (checkpoint is None) == (onnx is None):
-            raise InputError("give exactly one of --checkpoint or --onnx")
+            raise InputError("--checkpoint, --onnx: give exactly one of them")
         if onnx is not None:
             return cls.from_onnx(onnx, batch_size=batch_size)
         return cls.from_checkpoint(checkpoint, batch_size=batch_size)
@@ -119,9 +133,9 @@ class Recognizer:
             return cls.from_pretrained(str(path), device, batch_size)
         state = load_checkpoint(path)
         charset = Charset.from_dict(state["charset"])
-        model = model_from_state(state).to(device)
+        model = model_from_state(state, path).to(device)
         runner = _torch_runner(model, device)
-        return cls(runner, charset, model.input_spec, state["config"]["max_width"], batch_size)
+        return cls(runner, charset, model.input_spec, max_width_of(state, path), batch_size)
 
     @classmethod
     def from_pretrained(cls, name: str, device: str = "cpu", batch_size: int = 256) -> Recognizer:

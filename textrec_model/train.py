@@ -9,7 +9,6 @@ The checkpoint schema lives in :mod:`textrec_model.checkpoint`.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import sys
@@ -24,14 +23,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from textrec_data.atomic import remove_stale_temps
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
-from textrec_model.checkpoint import restore_training, rng_state, save_checkpoint
+from textrec_data.validate import output_lock
+from textrec_model.checkpoint import rng_state, save_checkpoint
 from textrec_model.config import TrainConfig
 from textrec_model.ctc import ctc_loss, greedy_decode
-from textrec_model.curves import append_metrics, plot_curves, read_metrics, truncate_metrics
+from textrec_model.curves import append_metrics, plot_curves, read_metrics
 from textrec_model.distributed import (
     DistInfo,
     broadcast_flag,
@@ -40,13 +39,15 @@ from textrec_model.distributed import (
     setup_distributed,
 )
 from textrec_model.metrics import compute_metrics
-from textrec_model.models import DEFAULT_MODEL, PRESETS, RecognitionModel, build_model
+from textrec_model.models import DEFAULT_MODEL, RecognitionModel, build_model
+from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
 from textrec_model.runtime import amp_dtype, resolve_device, stop_on_signal
 from textrec_model.transfer import InitReport, init_model, parse_freeze, set_frozen
 
 
-class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. a non-finite loss); the message says why and where."""
+class TrainingError(InputError):
+    """Training cannot go on because of its options or data (e.g. a non-finite loss): the
+    message names the option and where it happened."""
 
 
 class TrainingInterrupted(RuntimeError):
@@ -71,6 +72,7 @@ class Run:
     per_epoch: int
     total_steps: int
     manifest_meta: list[dict]
+    manifest_digests: list[str]
     init_report: InitReport | None = None
     freeze: tuple[str | None, int] = (None, 0)
     step: int = 0
@@ -158,23 +160,24 @@ def validate(run: Run) -> dict:
 
 
 def _total_steps(config: TrainConfig, per_epoch: int) -> int:
-    if config.max_steps:
+    if config.max_steps is not None:
         return config.max_steps
-    return max(1, math.ceil((config.epochs or 10) * per_epoch))
+    return max(1, math.ceil((10 if config.epochs is None else config.epochs) * per_epoch))
 
 
 def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) -> Run:
     """Read the manifests, build model/optimizer/schedule, resume from last.pt if asked, and
     prepare OUT (rank 0)."""
-    if config.model is not None and config.init is not None:
-        raise InputError("give --model or --init (the source's architecture), not both")
-    if config.model is not None and config.model not in PRESETS:
-        raise InputError(f"--model {config.model!r}: expected one of {sorted(PRESETS)}")
     freeze = parse_freeze(config.freeze)
+    check_run_dir(config)
     out = Path(config.out)
     probe = ManifestStream(config.manifests, config.train_split, StreamConfig())
-    if probe.split_rows == 0:
-        raise InputError(f"{config.manifests[0]}: no rows in split {config.train_split!r}")
+    for split in (config.train_split, config.val_split):
+        if sum(info.split_count(split) for info in probe.infos) == 0:
+            raise InputError(
+                f"{config.manifests[0]}: no rows in split {split!r} (training needs both "
+                f"{config.train_split!r} and {config.val_split!r} rows among its manifests)"
+            )
     per_epoch = steps_per_epoch(probe.split_rows, config.batch_size, dist_info.world_size)
     total_steps = _total_steps(config, per_epoch)
     dtype = amp_dtype(device, config.amp)
@@ -189,10 +192,7 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     else:
         model = build_model(config.model or DEFAULT_MODEL, probe.charset.num_classes)
     model = model.to(device)
-    if config.height is not None and config.height != model.input_spec.height:
-        raise InputError(
-            f"--height {config.height}: model {model.arch} takes height {model.input_spec.height}"
-        )
+    config.check_input_spec(model.input_spec)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -220,22 +220,12 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
         manifest_meta=[info.metadata for info in probe.infos],
         init_report=init_report,
         freeze=freeze,
+        manifest_digests=manifest_digests(config.manifests),
     )
     if config.resume:
-        parts = {
-            "model": model,
-            "optimizer": optimizer,
-            "scheduler": run.scheduler,
-            "scaler": run.scaler,
-        }
-        state = restore_training(out / "last.pt", model.model_args(), run.charset, parts)
-        run.step, run.best_accuracy = state["step"], state.get("best_accuracy", -1.0)
+        resume_run(run)
     if dist_info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(out)  # a checkpoint write cut short by a kill
-        if config.resume:
-            truncate_metrics(out / "metrics.jsonl", run.step)
-        (out / "config.json").write_text(json.dumps(asdict(config), indent=1) + "\n")
+        prepare_run_dir(run)
     return run
 
 
@@ -243,7 +233,7 @@ def save_run(run: Run, name: str, metrics: dict | None = None) -> None:
     """Write OUT/``name``: the model, its hyper-parameters and everything needed to resume."""
     save_checkpoint(
         {
-            "model_name": run.config.model or run.config.init or DEFAULT_MODEL,
+            "model_name": run.config.model_name,
             "init": asdict(run.init_report) if run.init_report else None,
             "model_args": run.model.model_args(),
             "model": run.model.state_dict(),
@@ -257,8 +247,13 @@ def save_run(run: Run, name: str, metrics: dict | None = None) -> None:
             "config": asdict(run.config),
             "charset": run.charset.to_dict(),
             "manifests": run.manifest_meta,
+            "manifest_digests": run.manifest_digests,
             "metrics": metrics,
-            "stream": {"batches_consumed": run.step, "workers": run.config.workers},
+            "stream": {
+                "batches_consumed": run.step,
+                "workers": run.config.workers,
+                "world_size": run.dist_info.world_size,
+            },
         },
         run.out / name,
     )
@@ -277,8 +272,8 @@ def train_step(run: Run, batch: Batch) -> float:
         loss = sum(p.sum() for p in run.ddp_model.parameters()) * 0.0
     if not torch.isfinite(loss):
         raise TrainingError(
-            f"non-finite CTC loss ({float(loss)}) at step {run.step + 1} on labels "
-            f"{batch.labels[:8]}...; lower --lr or check the data (never zeroed silently)"
+            f"--lr {run.config.lr}: non-finite CTC loss ({loss.item()}) at step {run.step + 1} on "
+            f"labels {batch.labels[:8]}...; lower --lr or check the data (never zeroed)"
         )
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
@@ -311,6 +306,12 @@ def validate_and_save(run: Run) -> dict:
     """Score the val split; rank 0 logs it, redraws curves.png, writes best.pt (when better)
     and last.pt."""
     metrics = validate(run)
+    if metrics["n"] == 0:
+        raise InputError(
+            f"{run.config.manifests[0]}: no val word could be scored ({metrics['val_skipped']} "
+            f"skipped: longer than --max-width {run.config.max_width} can emit, or outside the "
+            "charset)"
+        )
     metrics.update(kind="val", step=run.step, epoch=round(run.step / run.per_epoch, 4))
     if run.dist_info.is_main:
         append_metrics(run.out, metrics)
@@ -333,7 +334,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     if dist_info.enabled and device.type == "cuda":
         device = torch.device("cuda", dist_info.local_rank)
     try:
-        with stop_on_signal() as flag:
+        lock = output_lock(config.out) if dist_info.is_main else nullcontext()
+        with lock, stop_on_signal() as flag:
             run = setup_run(config, device, dist_info)
             if run.init_report is not None and dist_info.is_main:
                 tqdm.write(run.init_report.line(), file=sys.stderr)

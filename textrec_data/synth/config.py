@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textrec_data.errors import InputError
+from textrec_data.validate import MAX_SEED, Bound, check_value
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class SynthConfig:
         """Raise :class:`InputError` (a ``ValueError``) naming an impossible setting."""
         if self.images < 0:
             raise InputError(f"images must be >= 0, got {self.images}")
+        check_value("--seed", self.seed, Bound(0, MAX_SEED))
         if self.width < 64 or self.height < 64:
             raise InputError(f"image size must be at least 64x64, got {self.width}x{self.height}")
         if not 1 <= self.min_words <= self.max_words:

@@ -25,6 +25,7 @@ from textrec_data.synth.config import SynthConfig
 from textrec_data.synth.fontset import scene_fonts
 from textrec_data.synth.scene import render_scene
 from textrec_data.synth.words import PLACEHOLDER
+from textrec_data.validate import claim_output_dir, mark_output_dir, output_lock
 
 _DEFAULT_CONFIG = SynthConfig()  # the embedded dataset
 
@@ -60,20 +61,33 @@ def _jpeg_bytes(image: np.ndarray, quality: int, k: int) -> bytes:
 
 
 def _empty_dataset_dirs(out: Path, overwrite: bool) -> tuple[Path, Path]:
-    """(images, gt) folders under ``out``, created empty; existing entries are refused unless
-    ``overwrite``, which removes the two folders first."""
+    """(images, gt) folders under ``out``, created empty, and the marker of textrec synth. A
+    dataset of textrec synth (its marker) is refused unless ``overwrite``, which removes the two
+    folders first; any other content of ``out`` is refused (see ``claim_output_dir``)."""
     images_dir, gt_dir = out / "images", out / "gt"
-    existing = [d for d in (images_dir, gt_dir) if d.is_dir() and any(d.iterdir())]
-    if existing and not overwrite:
+    if claim_output_dir(out, "synth", ("images", "gt"), marked=True) and not overwrite:
         raise InputError(f"{out}: already holds a dataset; pass --overwrite to replace it")
-    for folder in existing:
-        shutil.rmtree(folder)
+    for folder in (images_dir, gt_dir):
+        if folder.is_dir():
+            shutil.rmtree(folder)
     images_dir.mkdir(parents=True, exist_ok=True)
     gt_dir.mkdir(parents=True, exist_ok=True)
+    mark_output_dir(out, "synth")
     return images_dir, gt_dir
 
 
 def write_synth_dataset(
+    out_dir: str | Path,
+    config: SynthConfig = _DEFAULT_CONFIG,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> SynthSummary:
+    """Write a dataset with :func:`_write_dataset`, ``out_dir`` locked against other writers."""
+    with output_lock(out_dir):
+        return _write_dataset(out_dir, config, progress, overwrite)
+
+
+def _write_dataset(
     out_dir: str | Path,
     config: SynthConfig = _DEFAULT_CONFIG,
     progress: bool = True,

@@ -1,0 +1,230 @@
+"""Guards at the edges: option ranges, outputs that never touch an input, outputs that textrec
+may replace, and one writer per output.
+
+Every check raises :class:`~textrec_data.errors.InputError` with the option or path first, so the
+CLI prints ``error: <option or path>: <what is wrong>`` and exits 2. Configs run
+:func:`check_bounds` in ``__post_init__``: the CLI and the Python API refuse the same values.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from textrec_data.errors import InputError
+
+#: Seeds feed NumPy, which takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+#: The marker a command writes into an output folder whose file names alone do not say that
+#: textrec made it (``textrec synth``'s images/ and gt/ look like any ICDAR dataset).
+MARKER = ".textrec"
+_OWN_HIDDEN = re.compile(r"^\.(?P<name>.+)\.(tmp|old)-\d+$")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a numeric option takes: an integer (``integer``) or a finite number, at least
+    ``low`` (more than ``low`` when ``low_open``) and at most ``high``; ``optional``: None too."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = True
+    low_open: bool = False
+    optional: bool = False
+
+    def accepts(self, value: object) -> bool:
+        if value is None:
+            return self.optional
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if (self.integer and not isinstance(value, int)) or not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or value <= self.high
+
+    def describe(self) -> str:
+        parts = (
+            [f"{'>' if self.low_open else '>='} {_number(self.low)}"]
+            if self.low is not None
+            else []
+        )
+        parts += [f"<= {_number(self.high)}"] if self.high is not None else []
+        kind = "an integer" if self.integer else "a finite number"
+        return " ".join([kind, " and ".join(parts)]).strip()
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def option_name(field: str) -> str:
+    """The CLI spelling of a config field: ``batch_size`` -> ``--batch-size``."""
+    return "--" + field.replace("_", "-")
+
+
+def check_value(option: str, value: object, bound: Bound) -> None:
+    """Refuse ``value`` of ``option`` unless ``bound`` accepts it."""
+    if not bound.accepts(value):
+        raise InputError(f"{option} {value}: expected {bound.describe()}")
+
+
+def check_bounds(config: object, bounds: Mapping[str, Bound]) -> None:
+    """Check the fields of a config against their bounds (field names as CLI options)."""
+    for field, bound in bounds.items():
+        check_value(option_name(field), getattr(config, field), bound)
+
+
+def check_choice(option: str, value: str, choices: Collection[str]) -> None:
+    """Refuse ``value`` unless it is one of ``choices``."""
+    if value not in choices:
+        raise InputError(f"{option} {value!r}: expected one of {', '.join(sorted(choices))}")
+
+
+def _relation(out: Path, given: Path) -> str | None:
+    """How ``out`` stands to the input ``given``: 'is', 'contains', 'lies inside' or None."""
+    if out.exists() and given.exists() and os.path.samefile(out, given):
+        return "is"
+    out, given = out.resolve(), given.resolve()
+    if out == given:
+        return "is"
+    if given.is_relative_to(out):
+        return "contains"
+    if out.is_relative_to(given):
+        return "lies inside"
+    return None
+
+
+def check_apart(
+    out: str | Path, inputs: Iterable[tuple[str, str | Path | None]], what: str = "--out"
+) -> None:
+    """Refuse an output ``out`` (option ``what``) that is, contains or lies inside one of the
+    ``inputs`` (option, path): textrec never writes over what it reads."""
+    for option, given in inputs:
+        if given is None:
+            continue
+        relation = _relation(Path(out), Path(given))
+        if relation:
+            raise InputError(
+                f"{out}: {what} {relation} the input {option} {given}; textrec never writes "
+                "over what it reads: choose another output path"
+            )
+
+
+def _entries(out: Path, names: Collection[str]) -> list[str]:
+    """Names in ``out`` besides the marker and textrec's own hidden temps and locks of
+    ``names``."""
+    found = []
+    for entry in out.iterdir():
+        hidden = _OWN_HIDDEN.match(entry.name)
+        if entry.name == MARKER or (hidden and hidden.group("name") in names):
+            continue
+        found.append(entry.name)
+    return sorted(found)
+
+
+def claim_output_dir(
+    out: str | Path, command: str, names: Collection[str], marked: bool = False
+) -> bool:
+    """Check that ``command`` may write its outputs ``names`` into folder ``out``; return True
+    when ``out`` already holds some (the caller decides: replace, resume or refuse).
+
+    A folder holding anything ``command`` does not write is refused, so replacing or adding
+    files never touches what textrec did not make. ``marked``: the folder must also carry the
+    :data:`MARKER` of ``command`` (see :func:`mark_output_dir`) to count as its output."""
+    out = Path(out)
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise InputError(f"{out}: --out exists and is a file, not a directory")
+    found = _entries(out, names)
+    foreign = [name for name in found if name not in names]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise InputError(
+            f"{out}: --out holds files textrec {command} does not write ({shown}); textrec "
+            "never replaces what it did not make: choose another --out"
+        )
+    if found and marked and _marker(out) != command:
+        raise InputError(
+            f"{out}: --out holds {', '.join(found)} without the {MARKER} marker of textrec "
+            f"{command}: not its output, so it is left alone; choose another --out"
+        )
+    return bool(found)
+
+
+def _marker(out: Path) -> str | None:
+    try:
+        return (out / MARKER).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def mark_output_dir(out: str | Path, command: str) -> None:
+    """Write the :data:`MARKER` saying that ``command`` made folder ``out``."""
+    (Path(out) / MARKER).write_text(command + "\n", encoding="utf-8")
+
+
+@contextmanager
+def output_lock(out: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on output ``out`` (file or folder) while it is checked and
+    written: a second process that asks for it meanwhile fails with :class:`InputError`.
+
+    The lock is a hidden file ``.NAME.lock`` beside ``out``, removed when released (with the
+    folders made for it, if they stayed empty); the kernel releases it when a process dies,
+    even by SIGKILL."""
+    out = Path(out).resolve()
+    made = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = out.parent / f".{out.name}.lock"
+    fd = _acquire(lock, out)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+        for folder in made:  # innermost first; a folder the command wrote into stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _acquire(lock: Path, out: Path) -> int:
+    """An open descriptor of ``lock`` holding its exclusive flock."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(
+                f"{out}: another textrec process is writing this output; wait for it to "
+                "finish or choose another output path"
+            ) from None
+        try:  # the holder before us may have removed the file: lock the one that is there
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def check_utf8(names: Iterable[str]) -> None:
+    """Refuse file names (or ids made from them) that are not valid UTF-8: the manifest, the
+    reports and the predictions store them as UTF-8 text."""
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise InputError(
+                f"{shown}: file name is not valid UTF-8 (textrec stores names as UTF-8 text); "
+                "rename it"
+            ) from None

@@ -1,0 +1,131 @@
+"""The run folder of ``textrec train``: what may be written there, and when a run may go on.
+
+A run folder holds only :data:`RUN_FILES` (and textrec's hidden temps). A folder that holds a run
+(checkpoints or a training log) is continued with ``--resume`` or replaced with ``--overwrite``,
+which removes exactly :data:`RUN_FILES`; without either it is refused.
+
+A resume is exact or refused: the manifests must have the same contents (a digest of each
+Parquet footer: row groups, sizes, statistics, metadata) and the same number of processes, and
+every option must equal the run's except :data:`RESUME_MAY_CHANGE`, whose new values are applied
+and recorded in config.json and later checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textrec_data.atomic import atomic_file, remove_stale_temps
+from textrec_data.errors import InputError
+from textrec_data.validate import check_apart, claim_output_dir, option_name
+from textrec_model.checkpoint import restore_training
+from textrec_model.config import TrainConfig
+from textrec_model.curves import truncate_metrics
+
+if TYPE_CHECKING:  # pragma: no cover
+    from textrec_model.train import Run
+
+RUN_FILES = ("last.pt", "best.pt", "metrics.jsonl", "curves.png", "config.json")
+_HISTORY = ("last.pt", "best.pt", "metrics.jsonl")
+#: Options a resumed run may change: how often it logs and validates, where and in which
+#: precision it computes. They decide neither the data seen nor the optimizer's arithmetic.
+RESUME_MAY_CHANGE = ("eval_every", "log_every", "device", "amp")
+_NOT_COMPARED = ("manifests", "out", "resume", "overwrite")  # manifests: by content
+
+
+def check_run_dir(config: TrainConfig) -> None:
+    """Refuse an OUT that holds a manifest, files train does not write, or a run when neither
+    ``--resume`` nor ``--overwrite`` is given."""
+    check_apart(config.out, [("--manifest", m) for m in config.manifests])
+    claim_output_dir(config.out, "train", RUN_FILES)
+    history = [name for name in _HISTORY if (Path(config.out) / name).exists()]
+    if history and not (config.resume or config.overwrite):
+        raise InputError(
+            f"{config.out}: --out holds a run ({', '.join(history)}); pass --resume to continue "
+            "it or --overwrite to replace it"
+        )
+
+
+def manifest_digests(paths: tuple[str, ...]) -> list[str]:
+    """SHA-256 of each manifest's Parquet footer: equal digests, same rows."""
+    digests = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            handle.seek(-8, os.SEEK_END)
+            size = int.from_bytes(handle.read(4), "little")
+            handle.seek(-8 - size, os.SEEK_END)
+            digests.append(hashlib.sha256(handle.read(size)).hexdigest())
+    return digests
+
+
+def _comparable(field: str, value: object) -> object:
+    return max(1, value) if field == "workers" else value  # 0 and 1 workers: the same shards
+
+
+def resume_conflicts(state: dict, run: Run) -> list[str]:
+    """What differs between the checkpoint ``state`` and ``run`` and may not on a resume."""
+    saved, current = state["config"], asdict(run.config)
+    conflicts = [
+        f"{option_name(field)} {value} (the run has {saved[field]})"
+        for field, value in current.items()
+        if field in saved
+        and field not in RESUME_MAY_CHANGE + _NOT_COMPARED
+        and _comparable(field, value) != _comparable(field, saved[field])
+    ]
+    if "manifest_digests" in state:
+        same_data = state["manifest_digests"] == run.manifest_digests
+    else:  # a checkpoint written before digests: compare the manifests' metadata
+        same_data = state.get("manifests") == run.manifest_meta
+    if not same_data:
+        conflicts.insert(0, "--manifest (other contents than the run's manifests)")
+    world = state.get("stream", {}).get("world_size", run.dist_info.world_size)
+    if world != run.dist_info.world_size:
+        conflicts.append(f"{run.dist_info.world_size} processes (the run had {world})")
+    return conflicts
+
+
+def resume_run(run: Run) -> None:
+    """Load OUT/last.pt into ``run`` (weights, optimizer, schedule, RNG, step) after checking
+    that it continues exactly; :class:`InputError` lists what differs."""
+
+    def check(state: dict) -> None:
+        conflicts = resume_conflicts(state, run)
+        if conflicts:
+            raise InputError(
+                f"{run.out / 'last.pt'}: cannot resume with {'; '.join(conflicts)}: a resumed "
+                "run continues exactly the same run; resume with the run's values, or start a "
+                "new run (another --out, or --overwrite)"
+            )
+
+    parts = {
+        "model": run.model,
+        "optimizer": run.optimizer,
+        "scheduler": run.scheduler,
+        "scaler": run.scaler,
+    }
+    state = restore_training(run.out / "last.pt", run.model.model_args(), run.charset, parts, check)
+    run.step, run.best_accuracy = state["step"], state.get("best_accuracy", -1.0)
+    if run.step >= run.total_steps:
+        raise InputError(
+            f"{run.out / 'last.pt'}: the run finished (step {run.step} of {run.total_steps}); "
+            "nothing to resume: start a new run (another --out, or --overwrite)"
+        )
+
+
+def prepare_run_dir(run: Run) -> None:
+    """Rank 0: create OUT, clear it for ``--overwrite``, drop temps of killed runs and log
+    records past a resumed step, and write config.json."""
+    out, config = run.out, run.config
+    out.mkdir(parents=True, exist_ok=True)
+    if config.overwrite:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    remove_stale_temps(out)  # a checkpoint write cut short by a kill
+    if config.resume:
+        truncate_metrics(out / "metrics.jsonl", run.step)
+    with atomic_file(out / "config.json") as tmp:
+        tmp.write_text(json.dumps(asdict(config), indent=1) + "\n")
