@@ -4,6 +4,8 @@ rejects.parquet, vocab, report.
 Work is parallel over the source's units (each scene image decoded once, in a worker); the main
 process writes row groups as results arrive, so memory does not grow with the dataset. All outputs
 are written into a hidden temporary directory that replaces ``out`` only when everything succeeded.
+A manifest written as a directory of parts (``--rows-per-part``, another engine, or an
+object-storage ``out``) is built by :mod:`textrec_data.sharded` from the same :func:`process`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import json
 import multiprocessing as mp
 import os
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,9 +26,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from textrec_data import __version__
+from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
-from textrec_data.charset import CASE_POLICIES, Charset, apply_case, build_charset
+from textrec_data.charset import CASE_POLICIES, Charset, apply_case
 from textrec_data.errors import InputError
 from textrec_data.geometry import (
     crop_quad,
@@ -38,7 +39,6 @@ from textrec_data.geometry import (
     repair_quad,
 )
 from textrec_data.manifest import (
-    FORMAT_VERSION,
     MANIFEST_SCHEMA,
     REJECTS_SCHEMA,
     ROW_GROUP_SIZE,
@@ -47,6 +47,7 @@ from textrec_data.manifest import (
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT, SOURCES, Plan, Source
 from textrec_data.sources.icdar15 import Icdar15Source
+from textrec_data.storage import as_path, is_url
 
 SPLIT_MODES = ("auto", "train", "val", "test")
 
@@ -66,6 +67,9 @@ class ManifestConfig:
     workers: int = 0  # 0: all cores
     overwrite: bool = False
     row_group_size: int = ROW_GROUP_SIZE
+    engine: str = "local"  # local | dask (textrec_data.engines)
+    rows_per_part: int | None = None  # None: one file (local engine), else about N rows a part
+    address: str | None = None  # the engine's cluster (dask: tcp://host:8786)
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def decode_image(image: bytes | str) -> np.ndarray | None:
         data = (
             np.frombuffer(image, np.uint8)
             if isinstance(image, bytes)
-            else np.fromfile(image, dtype=np.uint8)
+            else np.frombuffer(as_path(image).read_bytes(), np.uint8)
         )
     except OSError:
         return None
@@ -211,7 +215,7 @@ def validate_config(config: ManifestConfig) -> Charset | None:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
-    out = Path(config.out)
+    out = as_path(config.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --out exists and is a file, not a directory")
     if out.is_dir() and any(out.iterdir()) and not config.overwrite:
@@ -247,6 +251,10 @@ def build_manifest(
         source = SOURCES[DEFAULT_FORMAT](config.images, config.gt)
     plan = source.plan()
     rules = WordRules(config.case, given_charset, config.split, config.seed, config.val_fraction)
+    if config.engine != "local" or config.rows_per_part or is_url(config.out):
+        from textrec_data.sharded import build_parts
+
+        return build_parts(config, source, plan, rules, progress)
     start = time.perf_counter()
     with atomic_dir(config.out) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
@@ -261,65 +269,29 @@ def _write_outputs(
 ) -> dict:
     rows_out = TableWriter(tmp / "manifest.parquet", MANIFEST_SCHEMA, config.row_group_size)
     rejects_out = TableWriter(tmp / "rejects.parquet", REJECTS_SCHEMA, 64 * 1024)
-    lines = 0
-    splits: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    char_counts: Counter[str] = Counter()
-    test_chars: Counter[str] = Counter()
+    tally = Tally()
     workers = config.workers or os.cpu_count() or 1
     bar = tqdm(total=len(plan.units), desc="manifest", unit="img", disable=not progress)
     try:
         with _unit_results(source, plan.units, rules, workers) as results:
             for result in results:
-                lines += result.records
                 rows_out.write(result.rows)
                 rejects_out.write(result.rejects)
-                for row in result.rows:
-                    splits[row["split"]] += 1
-                    (test_chars if row["split"] == "test" else char_counts).update(row["label"])
-                reasons.update(r["reason"] for r in result.rejects)
+                tally.add(result)
                 bar.update(1)
-                bar.set_postfix(kept=sum(splits.values()), rejected=sum(reasons.values()))
+                bar.set_postfix(kept=tally.kept, rejected=tally.rejected)
     except BaseException:
         rows_out.abort()
         rejects_out.abort()
         raise
     finally:
         bar.close()
-    kept, rejected = sum(splits.values()), sum(reasons.values())
-    if rules.charset is not None:
-        charset = rules.charset
-    else:  # the vocabulary of train+val labels (of the test labels for a test-only manifest)
-        charset = build_charset(char_counts or test_chars, config.case)
-    metadata = {
-        "format_version": FORMAT_VERSION,
-        "textrec_version": __version__,
-        "charset": list(charset.chars),
-        "case": config.case,
-        "charset_source": config.charset or "built from kept train/val labels",
-        "config": asdict(config),
-        "counts": {
-            "gt_files": len(plan.units),
-            "gt_lines": lines,
-            "kept": kept,
-            "rejected": rejected,
-            "splits": dict(sorted(splits.items())),
-            "reasons": dict(sorted(reasons.items())),
-        },
-    }
+    charset = final_charset(rules.charset, tally, config.case)
+    metadata = manifest_metadata(config, len(plan.units), charset, tally)
     rows_out.close(metadata)
     rejects_out.close(metadata)
     charset.save(tmp / "vocab.json")
-    return {
-        **metadata,
-        "kept": kept,
-        "rejected": rejected,
-        "gt_lines": lines,
-        "accounting_ok": kept + rejected == lines,
-        "accounting": f"kept {kept} + rejected {rejected} = {kept + rejected} of {lines} GT lines",
-        **plan.notes,
-        "char_frequencies": dict(char_counts.most_common()),
-    }
+    return build_report(metadata, tally, plan.notes)
 
 
 @contextmanager

@@ -9,7 +9,6 @@ import cv2
 import matplotlib
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 
 from textrec_data.manifest import read_manifest_info
@@ -20,7 +19,7 @@ PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 def manifest_stats(path: str | Path) -> dict:
     """Counts by split and reject reason, character frequencies, label/crop percentiles."""
     info = read_manifest_info(path)
-    table = pd.read_parquet(info.path, columns=["split", "label", "crop_h", "crop_w"])
+    table = info.read_columns(["split", "label", "crop_h", "crop_w"]).to_pandas()
     lengths = table["label"].str.len()
 
     def pct(series: pd.Series) -> dict:
@@ -53,13 +52,12 @@ def sample_rows(path: str | Path, n: int, seed: int = 0) -> list[tuple[str, byte
     info = read_manifest_info(path)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(info.num_rows, size=min(n, info.num_rows), replace=False))
-    parquet = pq.ParquetFile(info.path)
     picked: list[tuple[str, bytes]] = []
     start = 0
     for group, size in enumerate(info.row_group_rows):
         local = chosen[(chosen >= start) & (chosen < start + size)] - start
         if len(local):
-            part = parquet.read_row_group(group, columns=["label", "crop"]).take(local)
+            part = info.read_group(group, ["label", "crop"]).take(local)
             picked.extend(zip(part["label"].to_pylist(), part["crop"].to_pylist(), strict=True))
         start += size
     return picked

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pyarrow.parquet as pq
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -144,7 +143,7 @@ class ManifestStream(IterableDataset):
         self.epochs = epochs
         self.skip_batches = skip_batches
         self.groups = [
-            (info.path, g, n) for info in self.infos for g, n in enumerate(info.row_group_rows)
+            (info, g, n) for info in self.infos for g, n in enumerate(info.row_group_rows)
         ]
         self.split_rows = sum(info.split_count(split) for info in self.infos)
 
@@ -184,8 +183,8 @@ class ManifestStream(IterableDataset):
         starts = np.concatenate([[0], np.cumsum([g[2] for g in self.groups])])
         pool: list[tuple] = []
         for g in order:
-            path, group, _ = self.groups[g]
-            table = pq.ParquetFile(path).read_row_group(group, columns=_COLUMNS)
+            info, group, _ = self.groups[g]
+            table = info.read_group(group, _COLUMNS)
             first = int(starts[g])
             local = np.arange(table.num_rows)
             mine = local[(first + local) % num_shards == shard]

@@ -75,9 +75,8 @@ def _read_split(path: str, split: str) -> tuple[dict[str, list], str]:
         raise InputError(f"{path}: no rows in split {split!r} (splits: {have or 'none'})")
     columns = ["image_id", "line_no", "label", "crop", "split"]
     out: dict[str, list] = {c: [] for c in columns[:-1]}
-    parquet = pq.ParquetFile(path)
-    for g in range(parquet.num_row_groups):
-        part = parquet.read_row_group(g, columns=columns).to_pydict()
+    for g in range(len(info.groups)):
+        part = info.read_group(g, columns).to_pydict()
         for j, s in enumerate(part["split"]):
             if s == split:
                 for c in out:
