@@ -1,15 +1,33 @@
-"""The ``textrec`` command: a click group of thin stage commands."""
+"""The ``textrec`` command: a click group of thin stage commands, each imported when it runs (so
+that `textrec manifest` starts without importing torch)."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from pipelines import eval as eval_command
-from pipelines import export, manifest, predict, stats, synth, train
 from textrec_data import __version__
 
+COMMANDS = ("synth", "manifest", "stats", "train", "eval", "predict", "export")
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose command ``NAME`` is ``pipelines.NAME.command``, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(f"pipelines.{name}").command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="textrec")
 def main() -> None:
     """textrec: ICDAR ground truth -> Parquet manifest -> CRNN-CTC recognizer.
@@ -17,10 +35,6 @@ def main() -> None:
     Typical flow: `textrec synth` (or your ICDAR data) -> `textrec manifest` -> `textrec stats`
     -> `textrec train` -> `textrec eval` / `textrec predict` / `textrec export`.
     """
-
-
-for _module in (synth, manifest, stats, train, eval_command, predict, export):
-    main.add_command(_module.command)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import click
 from pipelines.common import user_errors
 from textrec_data.build import SPLIT_MODES, ManifestConfig, build_manifest
 from textrec_data.charset import CASE_POLICIES
+from textrec_data.engines import ENGINES
+from textrec_data.manifest import PARTS_METADATA
 
 
 @click.command("manifest")
@@ -36,14 +38,29 @@ from textrec_data.charset import CASE_POLICIES
     help="A vocab.json to use instead of building one; other words are rejected (out_of_charset).",
 )
 @click.option("--workers", default=0, show_default=True, help="Processes (0: all cores).")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="local",
+    show_default=True,
+    help="local: a process pool here; dask: tasks on a Dask cluster (pip install 'textrec[dask]').",
+)
+@click.option(
+    "--rows-per-part",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Write OUT/manifest/ as parts of about N rows (always parts with dask or a URL OUT).",
+)
+@click.option("--address", default=None, help="Dask scheduler (else $DASK_SCHEDULER_ADDRESS).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing, non-empty OUT.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(quiet: bool, **options) -> None:
     """Parse ICDAR 2015 GT, crop every legible word by its quad, write a Parquet manifest.
 
-    Every GT line ends up either in OUT/manifest.parquet or in OUT/rejects.parquet with a reason;
-    OUT/report.json checks kept + rejected = lines read.
+    Every GT line ends up either in OUT/manifest.parquet or in OUT/rejects.parquet with a reason
+    (OUT/manifest/ and OUT/rejects/ when written as parts); OUT/report.json checks kept + rejected
+    = lines read. Paths may be s3://, gs:// or file:// URLs.
     """
     report = build_manifest(ManifestConfig(**options), progress=not quiet)
     splits = ", ".join(f"{k} {v}" for k, v in report["counts"]["splits"].items()) or "none"
@@ -55,4 +72,7 @@ def command(quiet: bool, **options) -> None:
         f"charset: {len(report['charset'])} characters; images without GT: "
         f"{report['images_without_gt']}; GT files without image: {report['gt_without_image']}"
     )
-    click.echo(f"wrote {options['out']}/manifest.parquet, rejects.parquet, vocab.json, report.json")
+    written = "manifest.parquet, rejects.parquet"
+    if "parts" in report:
+        written = f"manifest/ ({report['parts']} parts, metadata {PARTS_METADATA}), rejects/"
+    click.echo(f"wrote {options['out']}/{written}, vocab.json, report.json")

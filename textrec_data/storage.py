@@ -10,6 +10,7 @@ S3 takes its endpoint, keys and region from the standard AWS environment (``AWS_
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,8 +29,8 @@ def is_url(path: str | Path) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _filesystem(scheme: str, bucket: str) -> pafs.FileSystem:
-    """One filesystem per bucket and process (creating one may cost a request)."""
+def _filesystem(scheme: str, bucket: str, endpoint: str | None) -> pafs.FileSystem:
+    """One filesystem per bucket, endpoint and process (creating one may cost a request)."""
     try:
         return pafs.FileSystem.from_uri(f"{scheme}://{bucket}/")[0]
     except (pa.ArrowException, OSError) as exc:
@@ -40,7 +41,8 @@ def split_url(url: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem of ``url`` and the path on it (``bucket/key``)."""
     parts = urlsplit(url)
     path = f"{parts.netloc}{parts.path}".rstrip("/")
-    return _filesystem(parts.scheme, parts.netloc), path
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    return _filesystem(parts.scheme, parts.netloc, endpoint), path
 
 
 class UrlPath:
