@@ -145,18 +145,20 @@ def read_manifest_info(path: str | Path) -> ManifestInfo:
 
 
 def _locate(directory: AnyPath) -> AnyPath:
-    """The manifest in ``directory``: itself (parts + metadata), its manifest.parquet, or its
-    manifest/ directory."""
-    if (directory / PARTS_METADATA).is_file():
-        return directory
-    for candidate in (directory / "manifest.parquet", directory / "manifest"):
-        if candidate.is_file() or (candidate / PARTS_METADATA).is_file():
+    """The manifest in ``directory``: itself (parts + metadata), its manifest/ directory, or its
+    manifest.parquet."""
+    candidates = (directory, directory / "manifest")
+    for candidate in candidates:
+        if (candidate / PARTS_METADATA).is_file():
             return candidate
-    if any(p.name.startswith("part-") for p in directory.iterdir()):
-        raise InputError(
-            f"{directory}: parts without {PARTS_METADATA}: an incomplete manifest "
-            "(its build is still running, or was interrupted)"
-        )
+    if (directory / "manifest.parquet").is_file():
+        return directory / "manifest.parquet"
+    for candidate in candidates:
+        if candidate.is_dir() and any(p.name.startswith("part-") for p in candidate.iterdir()):
+            raise InputError(
+                f"{candidate}: parts without {PARTS_METADATA}: an incomplete manifest "
+                "(its build is still running, or was interrupted)"
+            )
     raise InputError(f"{directory}: no textrec manifest in this directory")
 
 

@@ -66,6 +66,9 @@ class UrlPath:
     def __hash__(self) -> int:
         return hash(self.url)
 
+    def __lt__(self, other: UrlPath) -> bool:
+        return self.url < other.url
+
     def __truediv__(self, name: str) -> UrlPath:
         return UrlPath(f"{self.url}/{name}")
 

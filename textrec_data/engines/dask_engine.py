@@ -32,7 +32,7 @@ def map_tasks(
     with ExitStack() as stack:
         if address:
             try:
-                client = stack.enter_context(Client(address, timeout="30s"))
+                client = stack.enter_context(Client(address))
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"{address}: cannot reach the Dask scheduler ({exc})") from exc
         else:
