@@ -18,8 +18,11 @@ MANIFEST ?= $(OUT)/manifest/manifest.parquet
 TRAIN_ARGS ?= --max-steps 2400 --lr 2e-3 --eval-every 300
 ARGS ?=
 EVAL_SPLIT ?= val
+# bench-scale: words of the synthetic manifest built on Dask and locally (the README's figures
+# name the size they were measured at; 1000000 is the full-size run)
+WORDS ?= 100000
 
-.PHONY: help install manifest train eval test test-slow bench lint clean
+.PHONY: help install manifest train eval test test-slow bench bench-scale lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -50,6 +53,9 @@ test-slow:  ## run only the slow tests
 
 bench:  ## run the side-by-side benchmarks (results in benchmarks/results/*.json)
 	$(PY) -m benchmarks.run
+
+bench-scale:  ## Dask vs local manifest build, streaming a parts directory (WORDS= overrides)
+	$(PY) -m benchmarks.bench_scale --words $(WORDS)
 
 lint:  ## ruff
 	$(VENV)/bin/ruff check .

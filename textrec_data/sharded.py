@@ -41,7 +41,7 @@ from textrec_data.storage import AnyPath, UrlPath, as_path, remove_tree
 DEFAULT_ROWS_PER_PART = 100_000
 MIN_TASKS = 64
 #: Units read (not decoded) to estimate the words per unit.
-SAMPLE_UNITS = 32
+SAMPLE_UNITS = 8
 
 
 @dataclass(frozen=True)
