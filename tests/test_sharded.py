@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
@@ -17,7 +18,7 @@ from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.errors import InputError
 from textrec_data.manifest import PARTS_METADATA, read_manifest_info
 from textrec_data.sharded import row_group_sizes, units_per_task
-from textrec_data.stream import ManifestStream, StreamConfig
+from textrec_data.stream import GROUPS_PER_SHARD, ManifestStream, StreamConfig
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,15 @@ def test_dask_engine_unreachable_scheduler_is_an_input_error(data, tmp_path):
         with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
             build_manifest(config, progress=False)
     assert not (tmp_path / "d").exists()
+
+
+def test_with_enough_row_groups_shards_take_whole_groups(data):
+    config = StreamConfig(batch_size=4, shuffle=True, seed=1)
+    stream = ManifestStream([data["parts"]], "train", config, epochs=1)
+    starts = np.cumsum([0] + [n for _, _, n in stream.groups])
+    assert len(stream.groups) >= GROUPS_PER_SHARD * 2
+    groups = []
+    for shard in range(2):
+        rows = [r[0] for plan in stream._epoch_plans(0, shard, 2) for r in plan]
+        groups.append(set(np.searchsorted(starts, rows, side="right")))
+    assert groups[0] and groups[1] and not groups[0] & groups[1]
