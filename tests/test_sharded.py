@@ -182,3 +182,15 @@ def test_with_enough_row_groups_shards_take_whole_groups(data):
         rows = [r[0] for plan in stream._epoch_plans(0, shard, 2) for r in plan]
         groups.append(set(np.searchsorted(starts, rows, side="right")))
     assert groups[0] and groups[1] and not groups[0] & groups[1]
+
+
+def test_file_urls_work_like_paths(data, tmp_path):
+    config = replace(
+        data["config"],
+        images=f"file://{data['config'].images}",
+        gt=f"file://{data['config'].gt}",
+        out=f"file://{tmp_path / 'o'}",
+        rows_per_part=None,
+    )
+    build_manifest(config, progress=False)
+    assert manifest_rows(f"file://{tmp_path / 'o'}").equals(manifest_rows(data["single"]))

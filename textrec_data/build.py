@@ -256,7 +256,7 @@ def build_manifest(
 
         return build_parts(config, source, plan, rules, progress)
     start = time.perf_counter()
-    with atomic_dir(config.out) as tmp:
+    with atomic_dir(as_path(config.out)) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
         report["seconds"] = round(time.perf_counter() - start, 3)
         report["rows_per_second"] = round(report["kept"] / max(report["seconds"], 1e-9), 1)
