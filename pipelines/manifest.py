@@ -10,6 +10,8 @@ from textrec_data.charset import CASE_POLICIES
 from textrec_data.engines import ENGINES
 from textrec_data.manifest import PARTS_METADATA
 
+ENGINE_HELP = "local (default): a process pool here; dask: a Dask cluster (textrec[dask] extra)."
+
 
 @click.command("manifest")
 @click.option("--images", required=True, type=click.Path(), help="Directory of scene images.")
@@ -38,13 +40,7 @@ from textrec_data.manifest import PARTS_METADATA
     help="A vocab.json to use instead of building one; other words are rejected (out_of_charset).",
 )
 @click.option("--workers", default=0, show_default=True, help="Processes (0: all cores).")
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="local",
-    show_default=True,
-    help="local: a process pool here; dask: tasks on a Dask cluster (pip install 'textrec[dask]').",
-)
+@click.option("--engine", type=click.Choice(ENGINES), default="local", help=ENGINE_HELP)
 @click.option(
     "--rows-per-part",
     type=click.IntRange(min=1),
