@@ -109,7 +109,7 @@ def test_stream_reads_the_same_rows_from_parts(data):
     assert labels["parts"] == labels["single"] and labels["single"]
 
 
-def test_cli_builds_parts_then_stats_and_train_read_them(data, tmp_path):
+def test_cli_builds_parts_then_stats_train_and_eval_read_them(data, tmp_path):
     runner = CliRunner()
     config = data["config"]
     args = ["manifest", "--images", config.images, "--gt", config.gt, "--out", tmp_path / "m"]
@@ -122,7 +122,12 @@ def test_cli_builds_parts_then_stats_and_train_read_them(data, tmp_path):
     options = ["--max-steps", "2", "--eval-every", "2", "--batch-size", "8", "--workers", "0"]
     result = runner.invoke(main, [*train, *options, "--device", "cpu", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "t" / "last.pt").is_file()
+    evaluate = ["eval", "--checkpoint", str(tmp_path / "t" / "last.pt"), "--split", "val"]
+    evaluate += ["--manifest", str(tmp_path / "m" / "manifest"), "--out", str(tmp_path / "e")]
+    result = runner.invoke(main, [*evaluate, "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert report["n"] == data["report"]["counts"]["splits"]["val"]
 
 
 def test_engine_option_errors_are_one_line(data, tmp_path):
