@@ -1,9 +1,11 @@
 """`make bench-scale`: the manifest stage past one process pool, and streaming a large directory.
 
-1. A manifest of ``--words`` small synthetic word crops (rendered by the in-benchmark
-   :class:`WordsSource`, through the sources seam, 100 words a unit) built as parts with the Dask
-   engine and with the local engine, 1 and 2 workers: rows/s (wall clock of the whole build,
-   cluster start included), Dask 2 vs 1 worker, and Dask vs local at 2 workers.
+1. A manifest of ``--words`` small synthetic word crops (rendered by `benchmarks.scale_words`
+   through the sources seam, 100 words a unit) built as parts with the Dask
+   engine and with the local engine, 1 and 2 workers, each build in a fresh process: rows/s
+   (wall clock of the whole build, imports and cluster start included), Dask 2 vs 1 worker, and
+   Dask vs local at 2 workers; also the CPU seconds of the process tree, which do not depend on
+   what else the machine runs (the load average is recorded with every figure).
 2. Streaming that directory end to end (a full pass of the train split, DataLoader with 2
    workers, in a fresh process): samples/s and peak RSS, against a directory of 1/10 the rows.
 3. The local engine as a user runs it: the whole `textrec manifest` command (start-up, planning,
@@ -17,72 +19,44 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from typing import ClassVar
 
-import cv2
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from benchmarks.common import WORK, dataset_dirs, median, peak_rss_mib, write_result
-from textrec_data.build import ManifestConfig, build_manifest
-from textrec_data.records import CroppedWord, Origin
-from textrec_data.sources import Plan
 from textrec_data.stream import ManifestStream, StreamConfig
 
-LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 SCALE = WORK / "scale"
 
 
-def render_word(index: int) -> tuple[str, bytes]:
-    """A deterministic word and a PNG crop of it: one dark bar per character on a noisy light
-    background, 32 px high (cheap stand-ins for rendered text)."""
-    rng = np.random.default_rng(index)
-    word = "".join(rng.choice(list(LETTERS), rng.integers(3, 10)))
-    crop = np.full((32, 14 * len(word) + 8, 3), rng.integers(170, 250), np.uint8)
-    for i, ch in enumerate(word):
-        top = 4 + LETTERS.index(ch) % 12
-        crop[top:28, 6 + 14 * i : 14 + 14 * i] = rng.integers(0, 80)
-    crop = cv2.subtract(crop, rng.integers(0, 30, crop.shape, dtype=np.uint8))
-    return word, cv2.imencode(".png", crop)[1].tobytes()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
-@dataclass(frozen=True)
-class WordsSource:
-    """``words`` synthetic cropped words, ``per_unit`` to a unit of work."""
-
-    words: int
-    per_unit: int = 100
-    name: ClassVar[str] = "bench-words"
-
-    def plan(self) -> Plan:
-        starts = range(0, self.words, self.per_unit)
-        return Plan([(s, min(self.per_unit, self.words - s)) for s in starts])
-
-    def read(self, unit: tuple[int, int]) -> list[CroppedWord]:
-        start, count = unit
-        records = []
-        for i in range(start, start + count):
-            word, png = render_word(i)
-            records.append(CroppedWord(Origin("bench", i + 1, word), f"w{i}", png, word))
-        return records
+def timed(cmd: list[str]) -> dict:
+    """Run ``cmd``; its wall-clock and process-tree CPU seconds, and the load average around it."""
+    load, cpu, start = os.getloadavg()[0], children_cpu(), time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return {
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": children_cpu() - cpu,
+        "load_avg_1min": [load, os.getloadavg()[0]],
+        "stdout": out.stdout,
+    }
 
 
-def build(words: int, engine: str, workers: int, out: str) -> dict:
-    """Build the parts manifest of ``words`` words; the report with its wall-clock seconds."""
-    config = ManifestConfig(
-        "synthetic", "synthetic", out, workers=workers, overwrite=True, engine=engine,
-        rows_per_part=max(1000, words // 20),
-    )  # fmt: skip
-    start = time.perf_counter()
-    report = build_manifest(config, progress=False, source=WordsSource(words))
-    report["wall_seconds"] = time.perf_counter() - start
-    return report
+def measured_build(words: int, engine: str, workers: int, out: str) -> dict:
+    args = [str(words), engine, str(workers), out]
+    run = timed([sys.executable, "-m", "benchmarks.scale_words", *args])
+    report = json.loads(run.pop("stdout").strip().splitlines()[-1])
+    return {**run, "rows": report["kept"], "parts": report["parts"]}
 
 
 def stream_pass(manifest: str) -> dict:
@@ -103,39 +77,45 @@ def measured_stream(manifest: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def cli_seconds(workers: int, out: str) -> float:
-    """Wall clock of the whole `textrec manifest` command, as a user runs it."""
+def cli_run(workers: int, out: str) -> dict:
+    """The whole `textrec manifest` command, as a user runs it."""
     images, gt = dataset_dirs()
     cmd = [sys.executable, "-m", "pipelines.cli", "manifest", "--images", str(images)]
     cmd += ["--gt", str(gt), "--out", out, "--workers", str(workers), "--overwrite", "--quiet"]
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - start
+    run = timed(cmd)
+    del run["stdout"]
+    return run
+
+
+def ratio(runs: dict, a: str, b: str, key: str) -> float:
+    """median(a) / median(b) of ``key`` over the rounds."""
+    return median([r[key] for r in runs[a]]) / median([r[key] for r in runs[b]])
 
 
 def engine_builds(words: int, rounds: int) -> dict:
-    rates: dict[str, list[float]] = {}
+    runs: dict[str, list[dict]] = {}
     for _ in range(rounds):
         for engine in ("dask", "local"):
             for workers in (1, 2):
-                report = build(words, engine, workers, str(SCALE / f"{engine}_w{workers}"))
-                rate = report["kept"] / report["wall_seconds"]
-                rates.setdefault(f"{engine}_w{workers}", []).append(rate)
-    med = {k: median(v) for k, v in rates.items()}
+                name = f"{engine}_w{workers}"
+                build_run = measured_build(words, engine, workers, str(SCALE / name))
+                runs.setdefault(name, []).append(build_run)
     return {
-        "rows_per_s": rates,
-        "parts": report["parts"],
-        "dask_2_vs_1": med["dask_w2"] / med["dask_w1"],
+        "runs": runs,
+        "rows_per_s": {k: [r["rows"] / r["wall_s"] for r in v] for k, v in runs.items()},
+        "dask_2_vs_1": ratio(runs, "dask_w1", "dask_w2", "wall_s"),
         "dask_2_vs_1_target": ">= 1.7",
-        "local_vs_dask_at_2": med["local_w2"] / med["dask_w2"],
+        "local_vs_dask_at_2": ratio(runs, "dask_w2", "local_w2", "wall_s"),
         "local_vs_dask_at_2_target": "<= 1.2 (Dask at most 1.2x slower)",
+        "cpu_dask_vs_local_at_2": ratio(runs, "dask_w2", "local_w2", "cpu_s"),
+        "cpu_2_vs_1_workers_dask": ratio(runs, "dask_w2", "dask_w1", "cpu_s"),
     }
 
 
 def streaming(words: int) -> dict:
-    small = build(words // 10, "local", 2, str(SCALE / "small"))
+    small = measured_build(words // 10, "local", 2, str(SCALE / "small"))
     passes = {
-        "small": {"words": small["kept"], **measured_stream(str(SCALE / "small"))},
+        "small": {"words": small["rows"], **measured_stream(str(SCALE / "small"))},
         "large": {"words": words, **measured_stream(str(SCALE / "dask_w2"))},
     }
     return {
@@ -146,16 +126,16 @@ def streaming(words: int) -> dict:
 
 
 def cli_wall_clock(rounds: int) -> dict:
-    times: dict[int, list[float]] = {1: [], 2: []}
+    runs: dict[str, list[dict]] = {"w1": [], "w2": []}
     for _ in range(rounds):
         for workers in (1, 2):
-            times[workers].append(cli_seconds(workers, str(SCALE / f"cli_w{workers}")))
+            runs[f"w{workers}"].append(cli_run(workers, str(SCALE / f"cli_w{workers}")))
     return {
         "dataset": str(dataset_dirs()[1]),
-        "seconds_workers1": times[1],
-        "seconds_workers2": times[2],
-        "ratio_median": median(times[1]) / median(times[2]),
+        "runs": runs,
+        "ratio_median": ratio(runs, "w1", "w2", "wall_s"),
         "target": ">= 1.7",
+        "cpu_2_vs_1_workers": ratio(runs, "w2", "w1", "cpu_s"),
     }
 
 
