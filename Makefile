@@ -22,8 +22,11 @@ EVAL_SPLIT ?= val
 # Debian packages, and an English corpus from wordfreq (installed under out/, not in the venv).
 FONTS ?= fonts
 CORPUS ?= $(OUT)/corpus/en.tsv
+# bench-scale: words of the synthetic manifest built on Dask and locally (the README's figures
+# name the size they were measured at; 1000000 is the full-size run)
+WORDS ?= 100000
 
-.PHONY: help install manifest train eval fonts corpus test test-slow bench lint clean
+.PHONY: help install manifest train eval fonts corpus test test-slow bench bench-scale lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -61,6 +64,9 @@ test-slow:  ## run only the slow tests
 
 bench:  ## run the side-by-side benchmarks (results in benchmarks/results/*.json)
 	$(PY) -m benchmarks.run
+
+bench-scale:  ## Dask vs local manifest build, streaming a parts directory (WORDS= overrides)
+	$(PY) -m benchmarks.bench_scale --words $(WORDS)
 
 lint:  ## ruff
 	$(VENV)/bin/ruff check .

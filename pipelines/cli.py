@@ -1,18 +1,44 @@
-"""The ``textrec`` command: a click group of thin stage commands."""
+"""The ``textrec`` command: a click group of thin stage commands, each imported when it runs (so
+that `textrec manifest` starts without importing torch)."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from pipelines import backgrounds, convert, export, manifest, predict, stats, synth, train
-from pipelines import eval as eval_command
 from pipelines.common import OneLineErrors
 from textrec_data import __version__
+
+COMMANDS = (
+    "synth",
+    "backgrounds",
+    "manifest",
+    "convert",
+    "stats",
+    "train",
+    "eval",
+    "predict",
+    "export",
+)
+
+
+class LazyGroup(OneLineErrors):
+    """A group whose command ``NAME`` is ``pipelines.NAME.command``, imported on first use; its
+    usage errors are one line (:class:`OneLineErrors`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(f"pipelines.{name}").command
 
 
 @click.group(
     "textrec",
-    cls=OneLineErrors,
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="textrec")
@@ -23,10 +49,6 @@ def main() -> None:
     `textrec manifest` -> `textrec stats` -> `textrec train` -> `textrec eval` / `textrec predict`
     / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list.
     """
-
-
-for _module in (synth, backgrounds, manifest, convert, stats, train, eval_command, predict, export):
-    main.add_command(_module.command)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def format_report(report: dict) -> str:
 @click.command("eval")
 @click.option("--checkpoint", type=click.Path(), help="best.pt / last.pt of `textrec train`.")
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
-@click.option("--manifest", required=True, type=click.Path(), help="manifest.parquet to score.")
+@click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")
 @click.option("--split", default="test", show_default=True, help="Split of the manifest to score.")
 @click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))
 @click.option("--batch-size", default=256, show_default=True)

@@ -71,8 +71,9 @@ def command(out, images, words, seed, fonts, case_weights, length, generated_rat
         raise InputError(f"{out}: --images and --words are exclusive (scenes or word crops)")
     text = TextConfig(generated_rate, _floats(case_weights), _T.edge_punctuation_rate, *length)
     manifest = ManifestConfig(
-        SOURCE_PATH, SOURCE_PATH, out, "auto", word.pop("val_fraction"), seed,
-        word.pop("case"), word.pop("charset"), word.pop("workers"), overwrite,
+        SOURCE_PATH, SOURCE_PATH, out, split="auto", val_fraction=word.pop("val_fraction"),
+        seed=seed, case=word.pop("case"), charset=word.pop("charset"),
+        workers=word.pop("workers"), overwrite=overwrite,
     )  # fmt: skip
     config = WordConfig(words, seed, fonts, text_config=text, **word)
     report = write_synth_words(config, manifest, progress=not quiet)

@@ -25,8 +25,9 @@ def _default(name: str):
     multiple=True,
     required=True,
     type=click.Path(),
-    help="manifest.parquet (repeat to mix several; their charsets must agree). The same file "
-    "given k times is seen k times per epoch in training, once in validation.",
+    help="manifest.parquet or manifest directory, local or URL (repeat to mix several; their "
+    "charsets must agree). The same one given k times is seen k times per epoch in training, "
+    "once in validation.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option(

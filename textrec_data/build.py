@@ -4,7 +4,9 @@ rejects.parquet, vocab, report.
 Work is parallel over the source's units (each scene image decoded once, in a worker); the main
 process writes row groups as results arrive, with a bounded number of units in flight, so memory
 does not grow with the dataset. All outputs are written into a hidden temporary directory that
-replaces ``out`` only when everything succeeded.
+replaces ``out`` only when everything succeeded. A manifest written as a directory of parts
+(``--rows-per-part``, another engine, or an object-storage ``out``) is built by
+:mod:`textrec_data.sharded` from the same :func:`process` and :func:`packed` results.
 
 Crops cut from a scene are stored as PNG. An already cropped word whose bytes are PNG or JPEG and
 decode with OpenCV is stored as it came (no re-encoding: faster, no size growth for JPEG, the
@@ -19,10 +21,10 @@ import json
 import multiprocessing as mp
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -30,9 +32,9 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from textrec_data import __version__
+from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
-from textrec_data.charset import CASE_POLICIES, Charset, apply_case, build_charset
+from textrec_data.charset import CASE_POLICIES, Charset, apply_case
 from textrec_data.errors import InputError
 from textrec_data.geometry import (
     crop_quad,
@@ -44,7 +46,6 @@ from textrec_data.geometry import (
 )
 from textrec_data.images import decode_image, decode_keeping_bytes
 from textrec_data.manifest import (
-    FORMAT_VERSION,
     MANIFEST_SCHEMA,
     REJECTS_SCHEMA,
     ROW_GROUP_SIZE,
@@ -52,12 +53,14 @@ from textrec_data.manifest import (
 )
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT, Plan, Source, open_source
+from textrec_data.storage import AnyPath, as_path, is_url
 from textrec_data.validate import (
     MAX_SEED,
     Bound,
     check_apart,
     check_bounds,
     check_utf8,
+    check_value,
     claim_output_dir,
     output_lock,
 )
@@ -67,8 +70,10 @@ SPLIT_MODES = ("auto", "train", "val", "test")
 #: (e.g. 1e30), not a word: its crop would not fit in memory.
 MAX_QUAD_EXTENT = 4
 
-#: What the manifest stage writes into --out (and all that --overwrite replaces).
-OUTPUT_FILES = ("manifest.parquet", "rejects.parquet", "vocab.json", "report.json")
+#: What the manifest stage writes into --out (and all that --overwrite replaces); the last two
+#: are the directories of parts of a manifest written as parts (textrec_data.sharded).
+_FILES = ("manifest.parquet", "rejects.parquet", "vocab.json", "report.json")
+OUTPUT_FILES = (*_FILES, "manifest", "rejects")
 MANIFEST_BOUNDS = {"workers": Bound(0, 256), "seed": Bound(0, MAX_SEED), "row_group_size": Bound(1)}
 
 
@@ -88,6 +93,9 @@ class ManifestConfig:
     workers: int = 0  # 0: all cores
     overwrite: bool = False
     row_group_size: int = ROW_GROUP_SIZE
+    engine: str = "local"  # local | dask (textrec_data.engines)
+    rows_per_part: int | None = None  # None: one file (local engine), else about N rows a part
+    address: str | None = None  # the engine's cluster (dask: tcp://host:8786)
 
 
 @dataclass(frozen=True)
@@ -229,23 +237,38 @@ def _cut(
 def validate_config(config: ManifestConfig) -> Charset | None:
     """Check options and the output path; return the given charset, if any."""
     check_bounds(config, MANIFEST_BOUNDS)
+    if config.rows_per_part is not None:
+        check_value("--rows-per-part", config.rows_per_part, Bound(1))
     if config.split not in SPLIT_MODES:
         raise InputError(f"--split {config.split!r}: expected one of {SPLIT_MODES}")
     if config.case not in CASE_POLICIES:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
-    out = Path(config.out)
-    inputs = [("--images", config.images), ("--gt", config.gt), ("--charset", config.charset)]
-    check_apart(out, inputs)
-    if claim_output_dir(out, "manifest", OUTPUT_FILES) and not config.overwrite:
-        raise InputError(f"{out}: output directory exists and is not empty (pass --overwrite)")
+    if _occupied(config) and not config.overwrite:
+        raise InputError(
+            f"{config.out}: output directory exists and is not empty (pass --overwrite)"
+        )
     if config.charset is None:
         return None
     try:
         return Charset.load(config.charset)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+
+
+def _occupied(config: ManifestConfig) -> bool:
+    """Whether ``--out`` holds something to replace. A local ``--out`` (or ``file://``) gets the
+    local guards (apart from the inputs, not a file, only a manifest stage's files); an
+    object-storage URL has no such paths: it is only checked for being a non-empty prefix."""
+    out = as_path(config.out)
+    if is_url(config.out):
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: --out exists and is a file, not a directory")
+        return out.is_dir() and any(out.iterdir())
+    given = [("--images", config.images), ("--gt", config.gt), ("--charset", config.charset)]
+    check_apart(out, [(o, None if is_url(p) else p and as_path(p)) for o, p in given])
+    return claim_output_dir(out, "manifest", OUTPUT_FILES)
 
 
 _WORKER: tuple[Source, WordRules] | None = None
@@ -268,17 +291,23 @@ def build_manifest(
     ``config.images`` and ``config.gt``); return the report (also written to
     ``out/report.json``). One process at a time writes an ``out``: it is locked from the check to
     the final rename."""
-    out = Path(os.path.abspath(config.out))  # "." and ".." have no name to put a temp beside
+    if is_url(config.out):  # object storage: no lock, no rename (see textrec_data.sharded)
+        return _build(config, as_path(config.out), progress, source)
+    out = Path(os.path.abspath(as_path(config.out)))  # "." and ".." have no name for a temp
     with output_lock(out):
         return _build(config, out, progress, source)
 
 
-def _build(config: ManifestConfig, out: Path, progress: bool, source: Source | None) -> dict:
+def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source | None) -> dict:
     given_charset = validate_config(config)
     if source is None:
         source = open_source(config.format, config.images, config.gt)
     plan = source.plan()
     rules = WordRules(config.case, given_charset, config.split, config.seed, config.val_fraction)
+    if config.engine != "local" or config.rows_per_part or is_url(config.out):
+        from textrec_data.sharded import build_parts
+
+        return build_parts(config, source, plan, rules, progress)
     start = time.perf_counter()
     with atomic_dir(out) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
@@ -293,68 +322,30 @@ def _write_outputs(
 ) -> dict:
     rows_out = TableWriter(tmp / "manifest.parquet", MANIFEST_SCHEMA, config.row_group_size)
     rejects_out = TableWriter(tmp / "rejects.parquet", REJECTS_SCHEMA, 64 * 1024)
-    lines = 0
-    splits: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    char_counts: Counter[str] = Counter()
-    test_chars: Counter[str] = Counter()
+    tally = Tally()
     workers = config.workers or os.cpu_count() or 1
     bar = tqdm(total=len(plan.units), desc="manifest", unit="unit", disable=not progress)
     try:
         with _unit_results(source, plan.units, rules, workers) as results:
             for result in results:
-                lines += result.records
                 rows_out.write_table(result.rows)
                 rejects_out.write(result.rejects)
-                columns = result.rows.select(["split", "label"]).to_pydict()
-                pairs = list(zip(columns["split"], columns["label"], strict=True))
-                splits.update(columns["split"])
-                char_counts.update("".join(label for split, label in pairs if split != "test"))
-                test_chars.update("".join(label for split, label in pairs if split == "test"))
-                reasons.update(r["reason"] for r in result.rejects)
+                tally.add(result)
                 bar.update(1)
-                bar.set_postfix(kept=sum(splits.values()), rejected=sum(reasons.values()))
+                bar.set_postfix(kept=tally.kept, rejected=tally.rejected)
     except BaseException:
         rows_out.abort()
         rejects_out.abort()
         raise
     finally:
         bar.close()
-    kept, rejected = sum(splits.values()), sum(reasons.values())
-    if rules.charset is not None:
-        charset = rules.charset
-    else:  # the vocabulary of train+val labels (of the test labels for a test-only manifest)
-        charset = build_charset(char_counts or test_chars, config.case)
-    metadata = {
-        "format_version": FORMAT_VERSION,
-        "source": source.name,
-        "textrec_version": __version__,
-        "charset": list(charset.chars),
-        "case": config.case,
-        "charset_source": config.charset or "built from kept train/val labels",
-        "config": asdict(config),
-        "counts": {
-            "gt_files": plan.files or len(plan.units),
-            "gt_lines": lines,
-            "kept": kept,
-            "rejected": rejected,
-            "splits": dict(sorted(splits.items())),
-            "reasons": dict(sorted(reasons.items())),
-        },
-    }
+    charset = final_charset(rules.charset, tally, config.case)
+    files = plan.files or len(plan.units)
+    metadata = manifest_metadata(config, source.name, files, charset, tally)
     rows_out.close(metadata)
     rejects_out.close(metadata)
     charset.save(tmp / "vocab.json")
-    return {
-        **metadata,
-        "kept": kept,
-        "rejected": rejected,
-        "gt_lines": lines,
-        "accounting_ok": kept + rejected == lines,
-        "accounting": f"kept {kept} + rejected {rejected} = {kept + rejected} of {lines} records",
-        **plan.notes,
-        "char_frequencies": dict(char_counts.most_common()),
-    }
+    return build_report(metadata, tally, plan.notes)
 
 
 @contextmanager

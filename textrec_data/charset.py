@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from textrec_data.storage import as_path
+
 BLANK = 0
 CASE_POLICIES = ("keep", "upper", "lower")
 
@@ -75,7 +77,7 @@ class Charset:
 
     def save(self, path: str | Path) -> None:
         """Write ``{"charset": [...], "case": ...}`` as UTF-8 JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        as_path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Charset:

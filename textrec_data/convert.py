@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from textrec_data.atomic import atomic_dir, check_out_dir
 from textrec_data.errors import InputError
 from textrec_data.manifest import SPLITS, read_manifest_info
@@ -50,10 +48,11 @@ def crop_extension(crop: bytes) -> str:
 
 
 def manifest_samples(path: str, split: str | None) -> Iterator[tuple[str, bytes]]:
-    """(label, crop bytes) of a manifest's rows (of ``split`` only, if given), in order."""
-    parquet = pq.ParquetFile(path)
-    for group in range(parquet.num_row_groups):
-        part = parquet.read_row_group(group, columns=["label", "crop", "split"]).to_pydict()
+    """(label, crop bytes) of a manifest's rows (of ``split`` only, if given), in order: a file or
+    a directory of parts, local or on object storage."""
+    info = read_manifest_info(path)
+    for group in range(len(info.groups)):
+        part = info.read_group(group, ["label", "crop", "split"]).to_pydict()
         for label, crop, row_split in zip(part["label"], part["crop"], part["split"], strict=True):
             if split is None or row_split == split:
                 yield label, crop
@@ -93,6 +92,14 @@ def write_wordcrops(out: Path, samples: Iterator[tuple[str, bytes]], manifest: s
     return count
 
 
+def _bytes(path) -> int:
+    """The size of a local manifest file or parts directory; 0 for object storage (the crops are
+    then covered by the per-sample allowance only)."""
+    if not isinstance(path, Path):
+        return 0
+    return sum(p.stat().st_size for p in path.iterdir()) if path.is_dir() else path.stat().st_size
+
+
 def convert(config: ConvertConfig) -> dict:
     """Write the manifest (split) as ``config.to`` into ``config.out``; return a report."""
     if config.to not in TARGETS:
@@ -110,7 +117,7 @@ def convert(config: ConvertConfig) -> dict:
     samples = manifest_samples(config.manifest, config.split)
     with atomic_dir(config.out) as tmp:
         if config.to == "lmdb":
-            map_size = info.path.stat().st_size + info.num_rows * LMDB_BYTES_PER_SAMPLE + (64 << 20)
+            map_size = _bytes(info.path) + info.num_rows * LMDB_BYTES_PER_SAMPLE + (64 << 20)
             count = write_lmdb(tmp, samples, map_size)
         else:
             count = write_wordcrops(tmp, samples, config.manifest)

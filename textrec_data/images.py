@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from textrec_data.storage import as_path
 
 #: Encoded images stored as they are (PNG, JPEG): every reader of the manifest decodes them.
 KEPT_ENCODINGS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
@@ -26,7 +27,7 @@ def decode_keeping_bytes(image: bytes | str) -> tuple[np.ndarray, bytes | None] 
     can be stored as they are (PNG or JPEG that OpenCV decodes; else None); None when it cannot
     be decoded."""
     try:
-        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        data = image if isinstance(image, bytes) else as_path(image).read_bytes()
     except OSError:
         return None
     if not data:

@@ -7,6 +7,11 @@ to a sibling ``rejects.parquet``. Column meanings: docs/DESIGN.md.
 Version 2 adds the ``source`` column (the format a word was read from) and lets ``quad``,
 ``gt_path`` and ``line_no`` be null (a pre-cropped word has no quad). Version-1 manifests (no
 ``source`` column, no nulls) are still read everywhere.
+
+A manifest may also be a directory of parts (``part-00000.parquet``, ...) with the same schema and
+one ``_textrec.json`` holding the same JSON plus the parts and their row groups; it is written
+last, and a directory without it is an incomplete manifest that readers refuse. Paths may be
+local or object-storage URLs (:mod:`textrec_data.storage`).
 """
 
 from __future__ import annotations
@@ -17,16 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_data.storage import AnyPath, as_path, open_parquet, parquet_writer
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 METADATA_KEY = b"textrec"
 SPLITS = ("train", "val", "test")
 ROW_GROUP_SIZE = 1024
+#: The metadata file of a manifest directory (pyarrow, pandas and datasets skip names with "_").
+PARTS_METADATA = "_textrec.json"
 
 MANIFEST_SCHEMA = pa.schema(
     [
@@ -65,7 +72,7 @@ class TableWriter:
     ``textrec`` JSON metadata; ``abort()`` removes the file.
     """
 
-    def __init__(self, path: Path, schema: pa.Schema, row_group_size: int = ROW_GROUP_SIZE):
+    def __init__(self, path: AnyPath, schema: pa.Schema, row_group_size: int = ROW_GROUP_SIZE):
         self.path = path
         self.schema = schema
         self.row_group_size = row_group_size
@@ -75,7 +82,7 @@ class TableWriter:
         # compression, no dictionary encoding), compress the rest.
         codecs = {name: "none" if name == "crop" else "zstd" for name in schema.names}
         dictionary = [name for name in schema.names if name != "crop"]
-        self._writer = pq.ParquetWriter(path, schema, compression=codecs, use_dictionary=dictionary)
+        self._writer = parquet_writer(path, schema, compression=codecs, use_dictionary=dictionary)
 
     def write(self, rows: Sequence[dict]) -> None:
         if rows:
@@ -106,34 +113,79 @@ class TableWriter:
         self.path.unlink(missing_ok=True)
 
 
+def part_name(index: int) -> str:
+    """File name of part ``index`` of a manifest directory."""
+    return f"part-{index:05d}.parquet"
+
+
 @dataclass(frozen=True)
 class ManifestInfo:
-    """What a manifest says about itself: its metadata, charset and row-group layout."""
+    """What a manifest says about itself: its metadata, charset and row-group layout.
 
-    path: Path
+    ``groups`` names the file and the index in it of each row group, in manifest order (a
+    directory's parts one after another); ``row_group_rows`` their row counts."""
+
+    path: AnyPath
     metadata: dict
     charset: Charset
     num_rows: int
     row_group_rows: tuple[int, ...]
+    groups: tuple[tuple[AnyPath, int], ...]
 
     def split_count(self, split: str) -> int:
         return int(self.metadata.get("counts", {}).get("splits", {}).get(split, 0))
 
+    def read_group(self, k: int, columns: Sequence[str] | None = None) -> pa.Table:
+        """Row group ``k`` of the manifest (only that group's column chunks are read)."""
+        file, index = self.groups[k]
+        return open_parquet(file).read_row_group(index, columns=columns)
+
+    def read_columns(self, columns: Sequence[str]) -> pa.Table:
+        """Whole columns (small ones: the crops of a large manifest do not fit in memory)."""
+        tables = [self.read_group(k, columns) for k in range(len(self.groups))]
+        schema = pa.schema([MANIFEST_SCHEMA.field(c) for c in columns])
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
 
 def read_manifest_info(path: str | Path) -> ManifestInfo:
-    """Open and validate a manifest's footer; raises :class:`InputError` naming the file."""
-    path = Path(path)
+    """Open and validate a manifest: a Parquet file, a manifest directory, or the output directory
+    of ``textrec manifest`` holding either; raises :class:`InputError` naming the file."""
+    path = as_path(path)
+    if path.is_dir():
+        located = _locate(path)
+        return _read_file_info(located) if located.is_file() else _read_dir_info(located)
     if not path.is_file():
         raise InputError(f"{path}: manifest not found (run `textrec manifest` first)")
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
-    raw = (parquet.metadata.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise InputError(f"{path}: Parquet file without textrec metadata: not a textrec manifest")
+    return _read_file_info(path)
+
+
+def _locate(directory: AnyPath) -> AnyPath:
+    """The manifest in ``directory``: itself (parts + metadata), its manifest/ directory, or its
+    manifest.parquet."""
+    candidates = (directory, directory / "manifest")
+    for candidate in candidates:
+        if (candidate / PARTS_METADATA).is_file():
+            return candidate
+    if (directory / "manifest.parquet").is_file():
+        return directory / "manifest.parquet"
+    for candidate in candidates:
+        if candidate.is_dir() and any(p.name.startswith("part-") for p in candidate.iterdir()):
+            raise InputError(
+                f"{candidate}: parts without {PARTS_METADATA}: an incomplete manifest "
+                "(its build is still running, or was interrupted)"
+            )
+    raise InputError(f"{directory}: no textrec manifest in this directory")
+
+
+def _checked_metadata(path: AnyPath, raw: bytes | str) -> tuple[dict, Charset]:
+    """The textrec JSON metadata and its charset, or an InputError naming ``path``."""
     try:
         metadata = json.loads(raw)
+    except ValueError as exc:
+        raise InputError(f"{path}: corrupt textrec metadata ({exc})") from exc
+    if isinstance(metadata, dict) and "part_of_manifest" in metadata:
+        raise InputError(f"{path}: one part of a manifest directory: pass the directory")
+    try:
         charset = Charset.from_dict(metadata)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: corrupt textrec metadata ({exc})") from exc
@@ -142,9 +194,48 @@ def read_manifest_info(path: str | Path) -> ManifestInfo:
         raise InputError(
             f"{path}: manifest format version {version}, this textrec reads {READABLE_VERSIONS}"
         )
+    return metadata, charset
+
+
+def _check_columns(path: AnyPath, schema: pa.Schema, version: int) -> None:
     required = MANIFEST_SCHEMA.names if version == FORMAT_VERSION else REQUIRED_COLUMNS
-    missing = [n for n in required if n not in parquet.schema_arrow.names]
+    missing = [n for n in required if n not in schema.names]
     if missing:
         raise InputError(f"{path}: manifest lacks columns {missing}")
+
+
+def _read_file_info(path: AnyPath) -> ManifestInfo:
+    try:
+        parquet = open_parquet(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+    raw = (parquet.metadata.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise InputError(f"{path}: Parquet file without textrec metadata: not a textrec manifest")
+    metadata, charset = _checked_metadata(path, raw)
+    _check_columns(path, parquet.schema_arrow, metadata["format_version"])
     groups = tuple(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))
-    return ManifestInfo(path, metadata, charset, parquet.metadata.num_rows, groups)
+    refs = tuple((path, i) for i in range(len(groups)))
+    return ManifestInfo(path, metadata, charset, parquet.metadata.num_rows, groups, refs)
+
+
+def _read_dir_info(directory: AnyPath) -> ManifestInfo:
+    meta_path = directory / PARTS_METADATA
+    metadata, charset = _checked_metadata(meta_path, meta_path.read_bytes())
+    parts = metadata.get("parts")
+    if not isinstance(parts, list) or not parts:
+        raise InputError(f"{meta_path}: corrupt textrec metadata (no list of parts)")
+    present = {p.name for p in directory.iterdir()}
+    for part in parts:
+        if part.get("file") not in present:
+            raise InputError(f"{directory / str(part.get('file'))}: listed part is missing")
+    first = directory / parts[0]["file"]
+    try:
+        _check_columns(first, open_parquet(first).schema_arrow, metadata["format_version"])
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{first}: not a readable Parquet file ({exc})") from exc
+    rows = tuple(int(n) for part in parts for n in part["row_groups"])
+    refs = tuple(
+        (directory / part["file"], i) for part in parts for i in range(len(part["row_groups"]))
+    )
+    return ManifestInfo(directory, metadata, charset, sum(rows), rows, refs)

@@ -9,7 +9,6 @@ import cv2
 import matplotlib
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
@@ -27,7 +26,7 @@ SHEET_TAG = "textrec"
 def manifest_stats(path: str | Path) -> dict:
     """Counts by split and reject reason, character frequencies, label/crop percentiles."""
     info = read_manifest_info(path)
-    table = pd.read_parquet(info.path, columns=["split", "label", "crop_h", "crop_w"])
+    table = info.read_columns(["split", "label", "crop_h", "crop_w"]).to_pandas()
     lengths = table["label"].str.len()
 
     def pct(series: pd.Series) -> dict:
@@ -62,14 +61,13 @@ def sample_rows(path: str | Path, n: int, seed: int = 0) -> list[tuple[str, str,
     info = read_manifest_info(path)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(info.num_rows, size=min(n, info.num_rows), replace=False))
-    parquet = pq.ParquetFile(info.path)
     picked: list[tuple[str, str, bytes]] = []
     start = 0
     columns = ["image_id", "line_no", "label", "crop"]
     for group, size in enumerate(info.row_group_rows):
         local = chosen[(chosen >= start) & (chosen < start + size)] - start
         if len(local):
-            part = parquet.read_row_group(group, columns=columns).take(local).to_pydict()
+            part = info.read_group(group, columns).take(local).to_pydict()
             for image_id, line_no, label, crop in zip(*part.values(), strict=True):
                 picked.append((f"{image_id}:{line_no}", label, crop))
         start += size

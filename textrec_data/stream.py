@@ -2,7 +2,9 @@
 
 :class:`ManifestStream` is an ``IterableDataset`` that never loads the whole table: it reads one
 row group at a time, gives row ``i`` (counting across all manifests) to shard
-``i % (world_size * num_workers)``, shuffles through a bounded pool, sorts each pool by aspect
+``i % (world_size * num_workers)`` (or, with at least GROUPS_PER_SHARD row groups per shard, the
+k-th row group of the epoch's order to shard ``k % shards``: a shard then reads only its own
+groups, which matters on object storage), shuffles through a bounded pool, sorts each pool by aspect
 ratio into batches (so padding stays small) and yields collated batches. Each DataLoader worker of
 each rank is one shard, so every row of the split is seen once per epoch by exactly one worker of
 one rank. The stream is a pure function of (seed, epoch, shard): a resumed run skips the batches
@@ -18,7 +20,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pyarrow.parquet as pq
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -29,6 +30,8 @@ from textrec_data.manifest import ManifestInfo, read_manifest_info
 from textrec_data.preprocess import InputSpec, decode_crop, pad_batch, resized_width, scale_crop
 
 _COLUMNS = ["split", "label", "crop", "crop_h", "crop_w"]
+#: Row groups per shard from which whole groups, not rows, are dealt out to the shards.
+GROUPS_PER_SHARD = 4
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class ManifestStream(IterableDataset):
         self.epochs = epochs
         self.skip_batches = skip_batches
         self.groups = [
-            (info.path, g, n) for info in self.infos for g, n in enumerate(info.row_group_rows)
+            (info, g, n) for info in self.infos for g, n in enumerate(info.row_group_rows)
         ]
         self.split_rows = sum(info.split_count(split) for info in self.infos)
 
@@ -209,13 +212,16 @@ class ManifestStream(IterableDataset):
         if cfg.shuffle:
             order = np.random.default_rng((cfg.seed, epoch)).permutation(len(self.groups))
         starts = np.concatenate([[0], np.cumsum([g[2] for g in self.groups])])
+        by_group = len(self.groups) >= GROUPS_PER_SHARD * num_shards
         pool: list[tuple] = []
-        for g in order:
-            path, group, _ = self.groups[g]
-            table = pq.ParquetFile(path).read_row_group(group, columns=_COLUMNS)
+        for position, g in enumerate(order):
+            if by_group and position % num_shards != shard:
+                continue  # another shard's row group: not even read
+            info, group, _ = self.groups[g]
+            table = info.read_group(group, _COLUMNS)
             first = int(starts[g])
             local = np.arange(table.num_rows)
-            mine = local[(first + local) % num_shards == shard]
+            mine = local if by_group else local[(first + local) % num_shards == shard]
             if not len(mine):
                 continue
             part = table.take(mine).to_pydict()

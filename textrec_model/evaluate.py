@@ -103,9 +103,8 @@ def _read_split(
         raise InputError(f"{path}: no rows in split {split!r} (splits: {have or 'none'})")
     columns = ["image_id", "line_no", "label", "crop", "split", "image_path"]
     out: dict[str, list] = {c: [] for c in [*columns[:4], "stem"]}
-    parquet = pq.ParquetFile(path)
-    for g in range(parquet.num_row_groups):
-        part = parquet.read_row_group(g, columns=columns).to_pydict()
+    for g in range(len(info.groups)):
+        part = info.read_group(g, columns).to_pydict()
         names = zip(part["image_path"], part["image_id"], strict=True)
         part["stem"] = [name_stem(path or image_id) for path, image_id in names]
         for j, s in enumerate(part["split"]):

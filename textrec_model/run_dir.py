@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 from textrec_data.atomic import atomic_file, remove_stale_temps
 from textrec_data.errors import InputError
+from textrec_data.manifest import PARTS_METADATA, read_manifest_info
+from textrec_data.storage import AnyPath, UrlPath, is_url, split_url
 from textrec_data.validate import check_apart, claim_output_dir, option_name
 from textrec_model.checkpoint import restore_training
 from textrec_model.config import TrainConfig
@@ -40,7 +42,7 @@ _NOT_COMPARED = ("manifests", "out", "resume", "overwrite")  # manifests: by con
 def check_run_dir(config: TrainConfig) -> None:
     """Refuse an OUT that holds a manifest, files train does not write, or a run when neither
     ``--resume`` nor ``--overwrite`` is given."""
-    check_apart(config.out, [("--manifest", m) for m in config.manifests])
+    check_apart(config.out, [("--manifest", m) for m in config.manifests if not is_url(m)])
     claim_output_dir(config.out, "train", RUN_FILES)
     history = [name for name in _HISTORY if (Path(config.out) / name).exists()]
     if history and not (config.resume or config.overwrite):
@@ -51,15 +53,33 @@ def check_run_dir(config: TrainConfig) -> None:
 
 
 def manifest_digests(paths: tuple[str, ...]) -> list[str]:
-    """SHA-256 of each manifest's Parquet footer: equal digests, same rows."""
+    """SHA-256 of each manifest's Parquet footer: equal digests, same rows. A directory of parts:
+    of its metadata file and every part's footer, in order (local or on object storage)."""
     digests = []
     for path in paths:
-        with open(path, "rb") as handle:
-            handle.seek(-8, os.SEEK_END)
-            size = int.from_bytes(handle.read(4), "little")
-            handle.seek(-8 - size, os.SEEK_END)
-            digests.append(hashlib.sha256(handle.read(size)).hexdigest())
+        info = read_manifest_info(path)
+        if not info.path.is_dir():
+            digests.append(hashlib.sha256(_footer(info.path)).hexdigest())
+            continue
+        digest = hashlib.sha256((info.path / PARTS_METADATA).read_bytes())
+        for part in dict.fromkeys(file for file, _ in info.groups):
+            digest.update(_footer(part))
+        digests.append(digest.hexdigest())
     return digests
+
+
+def _footer(path: AnyPath) -> bytes:
+    """The Parquet footer of ``path`` (row groups, sizes, statistics, metadata)."""
+    if isinstance(path, UrlPath):
+        fs, inner = split_url(path.url)
+        handle = fs.open_input_file(inner)
+    else:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    with handle:
+        handle.seek(-8, os.SEEK_END)
+        size = int.from_bytes(handle.read(4), "little")
+        handle.seek(-8 - size, os.SEEK_END)
+        return handle.read(size)
 
 
 def _comparable(field: str, value: object) -> object:

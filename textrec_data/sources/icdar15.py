@@ -19,6 +19,7 @@ from textrec_data.errors import InputError
 from textrec_data.records import Origin, Record, Reject, SceneWord
 from textrec_data.sources.base import Plan
 from textrec_data.sources.files import decode_lines, index_images, natural_key
+from textrec_data.storage import as_path
 
 _GT_NAME = re.compile(r"^gt_(?P<stem>.+)\.txt$", re.IGNORECASE)
 
@@ -125,7 +126,7 @@ class Icdar15Source:
         """GT files paired with their images; notes the images without a GT file and vice versa."""
         if self.images is None:
             raise InputError(f"{self.gt}: --format {self.name} needs --images (the scene images)")
-        images_dir, gt_dir = Path(self.images), Path(self.gt)
+        images_dir, gt_dir = as_path(self.images), as_path(self.gt)
         for option, path in (("--images", images_dir), ("--gt", gt_dir)):
             if not path.is_dir():
                 raise InputError(f"{path}: {option} directory not found")
@@ -155,7 +156,7 @@ class Icdar15Source:
     def read(self, unit: GTFile) -> list[Record]:
         """One record per line of the unit's GT file."""
         try:
-            data = Path(unit.gt_path).read_bytes()
+            data = as_path(unit.gt_path).read_bytes()
         except OSError as exc:
             raise InputError(f"{unit.gt_path}: cannot read GT file ({exc.strerror})") from exc
         return [_record(unit, item) for item in self.parse(data)]

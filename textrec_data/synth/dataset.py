@@ -65,7 +65,10 @@ def _empty_dataset_dirs(out: Path, overwrite: bool) -> tuple[Path, Path]:
     dataset of textrec synth (its marker) is refused unless ``overwrite``, which removes the two
     folders first; any other content of ``out`` is refused (see ``claim_output_dir``)."""
     images_dir, gt_dir = out / "images", out / "gt"
-    if claim_output_dir(out, "synth", ("images", "gt"), marked=True) and not overwrite:
+    if (
+        claim_output_dir(out, "synth", ("images", "gt", "synth.json"), marked=True)
+        and not overwrite
+    ):
         raise InputError(f"{out}: already holds a dataset; pass --overwrite to replace it")
     for folder in (images_dir, gt_dir):
         if folder.is_dir():

@@ -1,0 +1,50 @@
+"""The Dask engine: tasks on a Dask cluster (``dask.distributed``).
+
+Without an address: a ``LocalCluster`` of ``workers`` single-threaded worker processes on
+127.0.0.1, started and stopped here. With ``--address tcp://HOST:8786`` (or the environment's
+``DASK_SCHEDULER_ADDRESS``): that cluster's workers, which need textrec installed and must reach
+the inputs and ``--out`` (object storage or a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from textrec_data.errors import InputError
+
+
+@contextmanager
+def map_tasks(
+    fn: Callable, tasks: list, workers: int, address: str | None = None
+) -> Iterator[Iterator[Any]]:
+    """``fn(task)`` for every task, as Dask tasks, in completion order."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        hint = "pip install 'textrec[dask]'"
+        raise InputError(f"--engine dask: Dask is not installed ({hint})") from exc
+    address = address or dask.config.get("scheduler-address", None)
+    with ExitStack() as stack:
+        if address:
+            try:
+                client = stack.enter_context(Client(address))
+            except (OSError, TimeoutError) as exc:
+                raise InputError(f"{address}: cannot reach the Dask scheduler ({exc})") from exc
+        else:
+            cluster = LocalCluster(
+                n_workers=min(workers or os.cpu_count() or 1, max(1, len(tasks))),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            stack.enter_context(cluster)
+            client = stack.enter_context(Client(cluster))
+        futures = client.map(fn, tasks, pure=False)
+        yield (future.result() for future in as_completed(futures))
