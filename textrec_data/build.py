@@ -146,7 +146,8 @@ def process(
         if isinstance(outcome, str):
             result.rejects.append(_reject_row(record.origin, outcome))
         else:
-            result.rows.append({**outcome, "source": source})
+            outcome["source"] = source
+            result.rows.append(outcome)
     return result
 
 
