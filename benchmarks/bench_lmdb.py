@@ -24,6 +24,7 @@ ratio of rows/s on two free cores (the bare loop uses one).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import sys
@@ -152,6 +153,7 @@ def main() -> dict:
         "rss_main_mib": rss,
         "rss_growth": {step: b / a - 1 for step, (a, b) in rss.items()},
         "target": "import/bare >= 0.8; peak RSS flat (<= +20%) from 10k to 100k words",
+        "load_average_at_end": os.getloadavg(),
     }
     path = write_result("lmdb", result)
     print(

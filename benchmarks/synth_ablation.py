@@ -154,7 +154,7 @@ def train_and_score(
         "--lr",
         "2e-3",
         "--eval-every",
-        str(max(1, steps // 6)),
+        str(max(steps // 6, min(steps, 1000))),
         "--quiet",
         *extra,
     )

@@ -64,11 +64,12 @@ def test_json_markers_found_past_the_first_block(tmp_path):
     ],
 )
 def test_unsure_detection_is_one_line_naming_the_candidates(tmp_path, name, content, message):
-    path = _write(tmp_path / name, content)
+    path = _write(tmp_path / "data" / name, content)
     gt = path.parent if name.startswith("gt/") else path
     with pytest.raises(InputError, match=message):
         detect_format(str(gt))
-    args = ["--format", "auto", "--images", tmp_path, "--gt", gt, "--out", tmp_path / "out"]
+    images = tmp_path / "data"  # --out may not lie inside an input
+    args = ["--format", "auto", "--images", images, "--gt", gt, "--out", tmp_path / "out"]
     result = CliRunner().invoke(manifest_command, [str(a) for a in args])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.count("\n") == 1 and message in result.output

@@ -44,7 +44,7 @@ from textrec_data.geometry import (
     quad_points,
     repair_quad,
 )
-from textrec_data.images import decode_image, decode_keeping_bytes
+from textrec_data.images import decode_cropped, decode_image
 from textrec_data.manifest import (
     MANIFEST_SCHEMA,
     REJECTS_SCHEMA,
@@ -158,7 +158,7 @@ def process(
         elif record.image is None:
             outcome = "missing_image"
         elif isinstance(record, CroppedWord):
-            decoded = decode_keeping_bytes(record.image)
+            decoded = decode_cropped(record.image)
             outcome = _word_row(record, *(decoded or (None, None)), rules)
         else:
             if record.image != scene[0]:
@@ -167,7 +167,8 @@ def process(
         if isinstance(outcome, str):
             result.rejects.append(_reject_row(record.origin, outcome))
         else:
-            result.rows.append({**outcome, "source": source})
+            outcome["source"] = source
+            result.rows.append(outcome)
     return result
 
 

@@ -12,34 +12,59 @@ from textrec_data.storage import as_path
 
 #: Encoded images stored as they are (PNG, JPEG): every reader of the manifest decodes them.
 KEPT_ENCODINGS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
-_DECODE_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+_IGNORE_EXIF = cv2.IMREAD_IGNORE_ORIENTATION
+
+
+def _read(image: bytes | str) -> bytes | None:
+    """An image's bytes (given, or read from its path); None when unreadable or empty."""
+    try:
+        data = image if isinstance(image, bytes) else as_path(image).read_bytes()
+    except OSError:
+        return None
+    return data or None
+
+
+def _imdecode(data: bytes, flags: int) -> np.ndarray | None:
+    """OpenCV's decode; None also for images over its size limit (2**30 pixels: decompression
+    bombs), on which it raises."""
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        return None
+
+
+def _decode_color(data: bytes) -> np.ndarray | None:
+    """BGR uint8 (H, W, 3) pixels of encoded bytes, by OpenCV or else Pillow (e.g. some GIFs)."""
+    decoded = _imdecode(data, cv2.IMREAD_COLOR | _IGNORE_EXIF)
+    if decoded is not None:
+        return decoded
+    try:
+        with Image.open(io.BytesIO(data)) as pil:
+            return cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def decode_image(image: bytes | str) -> np.ndarray | None:
     """Decode an encoded image (its bytes, or its file's path) to BGR uint8 (H, W, 3), or None
     when it cannot be decoded."""
-    decoded = decode_keeping_bytes(image)
-    return None if decoded is None else decoded[0]
+    data = _read(image)
+    return None if data is None else _decode_color(data)
 
 
-def decode_keeping_bytes(image: bytes | str) -> tuple[np.ndarray, bytes | None] | None:
-    """Decode an encoded image (bytes or path) to BGR uint8 (H, W, 3), with its bytes when they
-    can be stored as they are (PNG or JPEG that OpenCV decodes; else None); None when it cannot
-    be decoded."""
-    try:
-        data = image if isinstance(image, bytes) else as_path(image).read_bytes()
-    except OSError:
+def decode_cropped(image: bytes | str) -> tuple[np.ndarray, bytes | None] | None:
+    """A cropped word's pixels and the bytes to store as they are (None: re-encode the pixels),
+    or None when it cannot be decoded.
+
+    PNG or JPEG bytes that OpenCV decodes are kept; their pixels are then only measured, so they
+    are decoded in grayscale (a quarter less work than colour, the same check that they decode).
+    Other encodings come back in colour (BGR) to be re-encoded."""
+    data = _read(image)
+    if data is None:
         return None
-    if not data:
-        return None
-    try:  # OpenCV raises on images over its size limit (2**30 pixels): decompression bombs
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _DECODE_FLAGS)
-    except cv2.error:
-        return None
-    if decoded is not None:
-        return decoded, data if data.startswith(KEPT_ENCODINGS) else None
-    try:  # formats OpenCV lacks (e.g. some GIFs): try Pillow
-        with Image.open(io.BytesIO(data)) as pil:
-            return cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR), None
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
+    if data.startswith(KEPT_ENCODINGS):
+        gray = _imdecode(data, cv2.IMREAD_GRAYSCALE | _IGNORE_EXIF)
+        if gray is not None:
+            return gray, data
+    color = _decode_color(data)
+    return None if color is None else (color, None)
