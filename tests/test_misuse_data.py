@@ -112,6 +112,24 @@ def test_a_moved_manifest_with_the_same_contents_resumes(world, unfinished, tmp_
     assert list(log.loc[log["kind"] == "val", "step"]) == [1, 2]  # step 1 before, then step 2
 
 
+@pytest.mark.parametrize("damage", ["torn last line", "garbage line"])
+def test_a_damaged_training_log_on_resume(world, unfinished, tmp_path, damage):
+    """A kill during an append leaves a torn last line: dropped on resume. Any other line that
+    is not a log record is refused by file and line, the run left as it was."""
+    run = shutil.copytree(unfinished, tmp_path / "run")
+    log = run / "metrics.jsonl"
+    if damage == "torn last line":
+        log.write_text(log.read_text() + '{"kind": "train", "st')
+        succeeded(_resume(world, run))
+        records = [json.loads(line) for line in log.read_text().splitlines()]  # all whole
+        assert [(r["kind"], r["step"]) for r in records] == [("val", 1), ("train", 2), ("val", 2)]
+    else:
+        log.write_text("not json\n" + log.read_text())
+        before = snapshot(run)
+        refused(_resume(world, run), f"{log}: line 1 is not a record")
+        assert snapshot(run) == before
+
+
 def test_a_finished_run_is_not_resumed(world, tmp_path):
     run = shutil.copytree(world.run, tmp_path / "run")
     args = ["train", "--manifest", world.manifest, "--out", run, *RUN_OPTIONS, "--resume"]
