@@ -31,7 +31,7 @@ class World:
     dataset: Path  # images/ + gt/: two ICDAR 2015 scenes
     built: Path  # a `textrec manifest` output folder of that dataset
     manifest: Path  # a trainable manifest (train and val rows, charset a-j)
-    run: Path  # a finished two-step run: last.pt, best.pt, metrics.jsonl, ...
+    run: Path  # a finished run of RUN_OPTIONS: last.pt, best.pt, metrics.jsonl, ...
     onnx: Path  # its ONNX export
     crop: Path  # a word-crop PNG
     lexicon: Path
@@ -48,6 +48,9 @@ class World:
         names["missing"] = self.root / "missing.txt"
         return arg.format(**{k: str(v) for k, v in names.items()})
 
+
+#: The options of the world's run, as the CLI spells them (all others are the defaults).
+RUN_OPTIONS = ["--max-steps", "2", "--eval-every", "2", "--batch-size", "8", "--workers", "0"]
 
 #: Lexicon files under root/lexicons, by name: a good one and unusable ones.
 LEXICONS = {
@@ -70,7 +73,7 @@ def build_world(root: Path, scenes) -> World:
     manifest = write_manifest(_mkdir(root / "manifest") / "manifest.parquet", 40)
     config = TrainConfig(
         manifests=(str(manifest),), out=str(root / "run"), max_steps=2, eval_every=2,
-        batch_size=8, workers=0, pool_size=32, warmup_steps=1,
+        batch_size=8, workers=0,
     )  # fmt: skip
     train(config, progress=False)
     export_model(root / "run" / "last.pt", root / "model.onnx", "onnx")

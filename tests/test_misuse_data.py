@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from manifest_factory import word_crop, write_manifest
 from misuse import (
+    RUN_OPTIONS,
     Payload,
     cli,
     payload_checkpoint,
@@ -38,17 +39,17 @@ from textrec_model.train import TrainConfig, train
 # ---------------------------------------------------------------- resume: exact or refused
 
 #: The unfinished run's options, as the CLI spells them.
-RUN_ARGS = ["--max-steps", "3", "--eval-every", "1", "--batch-size", "8", "--workers", "0",
+RUN_ARGS = ["--max-steps", "2", "--eval-every", "1", "--batch-size", "8", "--workers", "0",
             "--lr", "0.003", "--quiet"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def unfinished(world, tmp_path_factory) -> Path:
-    """A run of 3 steps stopped after step 1 (last.pt at step 1)."""
+    """A run of 2 steps stopped after step 1 (last.pt at step 1)."""
     from textrec_model import train as train_module
 
     out = tmp_path_factory.mktemp("unfinished") / "run"
-    config = TrainConfig(manifests=(str(world.manifest),), out=str(out), max_steps=3,
+    config = TrainConfig(manifests=(str(world.manifest),), out=str(out), max_steps=2,
                          eval_every=1, batch_size=8, workers=0, lr=0.003)  # fmt: skip
     original, calls = train_module.validate, []
 
@@ -108,13 +109,31 @@ def test_a_moved_manifest_with_the_same_contents_resumes(world, unfinished, tmp_
     assert saved["eval_every"] == 2 and saved["manifests"] == [str(moved)]  # applied, recorded
     assert load_checkpoint(run / "last.pt")["config"]["eval_every"] == 2
     log = pd.read_json(run / "metrics.jsonl", lines=True)
-    assert list(log.loc[log["kind"] == "val", "step"]) == [1, 2, 3]  # 1 before, then 2 and 3
+    assert list(log.loc[log["kind"] == "val", "step"]) == [1, 2]  # step 1 before, then step 2
+
+
+@pytest.mark.parametrize("damage", ["torn last line", "garbage line"])
+def test_a_damaged_training_log_on_resume(world, unfinished, tmp_path, damage):
+    """A kill during an append leaves a torn last line: dropped on resume. Any other line that
+    is not a log record is refused by file and line, the run left as it was."""
+    run = shutil.copytree(unfinished, tmp_path / "run")
+    log = run / "metrics.jsonl"
+    if damage == "torn last line":
+        log.write_text(log.read_text() + '{"kind": "train", "st')
+        succeeded(_resume(world, run))
+        records = [json.loads(line) for line in log.read_text().splitlines()]  # all whole
+        assert [(r["kind"], r["step"]) for r in records] == [("val", 1), ("train", 2), ("val", 2)]
+    else:
+        log.write_text("not json\n" + log.read_text())
+        before = snapshot(run)
+        refused(_resume(world, run), f"{log}: line 1 is not a record")
+        assert snapshot(run) == before
 
 
 def test_a_finished_run_is_not_resumed(world, tmp_path):
-    args = ["train", "--manifest", world.manifest, "--out", tmp_path / "run", *RUN_ARGS]
-    succeeded(cli(*args, "--max-steps", "1"))
-    refused(cli(*args, "--max-steps", "1", "--resume"), "nothing to resume")
+    run = shutil.copytree(world.run, tmp_path / "run")
+    args = ["train", "--manifest", world.manifest, "--out", run, *RUN_OPTIONS, "--resume"]
+    refused(cli(*args), "nothing to resume")
 
 
 # ---------------------------------------------------------------- files that could run code
@@ -230,10 +249,10 @@ def corrupt(world, tmp_path_factory) -> Path:
 
 
 def test_corrupt_crops_are_skipped_and_counted_in_training(corrupt, tmp_path):
-    args = ["train", "--manifest", corrupt, "--out", tmp_path / "r", "--max-steps", "2"]
-    succeeded(cli(*args, "--batch-size", "64", "--eval-every", "2", "--workers", "0", "--quiet"))
+    args = ["train", "--manifest", corrupt, "--out", tmp_path / "r", "--max-steps", "1"]
+    succeeded(cli(*args, "--batch-size", "64", "--workers", "0", "--quiet"))
     log = pd.read_json(tmp_path / "r" / "metrics.jsonl", lines=True)
-    assert log["skipped"].dropna().iloc[-1]["unreadable_crop"] == 2 * 2  # 2 train rows, 2 steps
+    assert log["skipped"].dropna().iloc[-1]["unreadable_crop"] == 2  # both train rows, skipped
     assert log.loc[log["kind"] == "val", "val_skipped"].iloc[-1] == 1
 
 

@@ -8,7 +8,8 @@ A checkpoint (version 2) is a ``torch.save`` of plain containers, strings, numbe
 - ``charset``, ``config`` (the :class:`~textrec_model.train.TrainConfig`), ``manifests`` (their
   metadata), ``step``, ``epoch``, ``best_accuracy``, ``metrics``;
 - for resuming: ``optimizer``, ``scheduler``, ``scaler``, ``rng`` (Python, NumPy, torch, CUDA
-  generator states as tensors and numbers) and ``stream`` (batches consumed).
+  generator states as tensors and numbers), ``stream`` (batches consumed, workers, processes)
+  and ``manifest_digests`` (see :mod:`textrec_model.run_dir`).
 
 It is read with ``torch.load(weights_only=True)``: a file that needs any other Python object to
 unpickle is refused and nothing in it runs.

@@ -8,17 +8,32 @@ from pathlib import Path
 import matplotlib
 
 from textrec_data.atomic import atomic_file
+from textrec_data.errors import InputError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """The JSON objects of a metrics.jsonl file (an absent file gives [])."""
+    """The records of a metrics.jsonl file (an absent file gives []). A last line without its
+    newline (an append cut short by a kill) is dropped; any other line that is not a JSON
+    object with ``kind`` and ``step`` is an :class:`InputError` naming the file and line."""
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    records = []
+    for number, line in enumerate(lines[:-1], 1):  # lines[-1]: "" or a torn last line
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not {"kind", "step"} <= record.keys():
+            raise InputError(f"{path}: line {number} is not a record of textrec's training log")
+        records.append(record)
+    return records
 
 
 def plot_curves(records: list[dict], out_png: str | Path) -> None:
