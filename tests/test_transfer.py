@@ -88,7 +88,7 @@ def test_bad_init_and_freeze_are_one_line_errors(source, tmp_path):
     runner = CliRunner()
     base = ["--manifest", str(manifest), "--out", str(tmp_path / "o"), "--quiet"]
     for extra, needle in (
-        (["--init", str(source), "--model", "crnn"], "not both"),
+        (["--init", str(source), "--model", "crnn"], "give one"),
         (["--init", "nosuch:model"], "unknown pretrained"),
         (["--init", str(tmp_path / "missing.pt")], "not found"),
         (["--freeze", "head"], "--freeze"),
