@@ -111,7 +111,8 @@ def _read_split(
             if s == split and (subset is None or part["stem"][j] in subset):
                 for c in out:
                     out[c].append(part[c][j])
-    if not out["label"]:  # the footer's counts said otherwise: never score an empty split
+    if not out["label"] and subset is None:  # the footer's counts said otherwise (a subset
+        # that matches nothing is reported by _subset_report): never score an empty split
         raise InputError(f"{path}: no rows in split {split!r}")
     return out, info.charset.case
 
