@@ -36,6 +36,8 @@ def map_tasks(
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"{address}: cannot reach the Dask scheduler ({exc})") from exc
         else:
+            # no dashboard here, so no statistical profiler: it samples every thread each 10 ms
+            stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
             cluster = LocalCluster(
                 n_workers=min(workers or os.cpu_count() or 1, max(1, len(tasks))),
                 threads_per_worker=1,
