@@ -28,7 +28,11 @@ def format_report(report: dict) -> str:
 
 
 @click.command("eval")
-@click.option("--checkpoint", type=click.Path(), help="best.pt / last.pt of `textrec train`.")
+@click.option(
+    "--checkpoint", type=click.Path(),
+    help="best.pt / last.pt of `textrec train`, or a pretrained name (easyocr:english_g2) "
+    "[the model textrec ships].",
+)  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")
 @click.option("--split", default="test", show_default=True, help="Split of the manifest to score.")

@@ -16,8 +16,10 @@ from textrec_model.export import EXPORT_FORMATS, export_model
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
 @user_errors
 def command(checkpoint: str, fmt: str, out: str) -> None:
-    """Write the model with its charset; input images (B, 1, 32, W) in [-1, 1], output logits
-    (B, W/4, classes). `textrec predict --onnx FILE` and `textrec eval --onnx FILE` run it."""
+    """Write the model with its charset and input spec. onnx / torchscript: input images
+    (B, C, H, W) in [-1, 1] as the model's spec says, output logits (B, T, classes); `textrec
+    predict --onnx FILE` and `textrec eval --onnx FILE` run ONNX. weights: an inference-only
+    checkpoint (float16 weights, no optimizer or RNG state) for --checkpoint and --init."""
     meta = export_model(checkpoint, out, fmt)
     click.echo(
         f"wrote {out} ({fmt}, {meta['model_name']}, {len(meta['charset']['charset'])} characters)"

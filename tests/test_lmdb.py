@@ -214,6 +214,28 @@ def test_convert_one_split_and_its_errors(list_manifest, tmp_path):
     _one_line_error(_invoke(convert_command, missing, "--to", "lmdb", "--out", tmp_path / "x"))
 
 
+def test_convert_replaces_only_its_own_output(list_manifest, tmp_path):
+    out = tmp_path / "converted"
+    args = ("--to", "wordcrops", "--out", out, "--split", "val")
+    assert _invoke(convert_command, list_manifest, *args).exit_code == 0
+    first = sorted(p.name for p in out.iterdir())
+    _one_line_error(_invoke(convert_command, list_manifest, *args), "--overwrite")
+    result = _invoke(convert_command, list_manifest, *args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == first and "gt.txt" in first
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    for extra in ((), ("--overwrite",)):
+        bad = ("--to", "lmdb", "--out", foreign, *extra)
+        _one_line_error(_invoke(convert_command, list_manifest, *bad), "notes.txt")
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    inside = ("--to", "lmdb", "--out", list_manifest)
+    _one_line_error(_invoke(convert_command, list_manifest, *inside, "--overwrite"), "input")
+    assert pd.read_parquet(list_manifest).shape[0] > 0
+
+
 @given(st.lists(st.tuples(st.one_of(st.none(), st.binary(max_size=12)), st.binary(max_size=8))))
 @settings(max_examples=200, deadline=None)
 def test_fuzzed_lmdb_samples_are_each_kept_or_rejected(samples):

@@ -155,6 +155,32 @@ def test_export_matches_eager_pytorch(trained, tmp_path, fmt):
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
 
 
+def test_export_weights_is_a_smaller_checkpoint_reading_the_same(trained, tmp_path):
+    out = tmp_path / "model.pt"
+    args = ["--checkpoint", str(trained["checkpoint"]), "--format", "weights", "--out", str(out)]
+    result = CliRunner().invoke(export_command, args)
+    assert result.exit_code == 0, result.output
+    full, slim = load_checkpoint(trained["checkpoint"]), load_checkpoint(out)
+    assert slim["export_format"] == "weights" and slim["model_args"] == full["model_args"]
+    assert not {"optimizer", "scheduler", "rng", "stream"} & set(slim)
+    assert all(v.dtype == torch.float16 for v in slim["model"].values() if v.is_floating_point())
+    assert out.stat().st_size < trained["checkpoint"].stat().st_size / 2
+    crops = [decode_crop(c) for c in pd.read_parquet(trained["test"])["crop"]]
+    ours = Recognizer.from_checkpoint(out).predict(crops)
+    theirs = Recognizer.from_checkpoint(trained["checkpoint"]).predict(crops)
+    assert [p.text for p in ours] == [p.text for p in theirs]
+    np.testing.assert_allclose(
+        [p.confidence for p in ours], [p.confidence for p in theirs], atol=0.02
+    )
+    again = CliRunner().invoke(export_command, args)  # its own export may be replaced
+    assert again.exit_code == 0, again.output
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"a file textrec did not make")
+    refused = CliRunner().invoke(export_command, [*args[:4], "--out", str(other)])
+    assert refused.exit_code == 2 and "did not make" in refused.output
+    assert other.read_bytes() == b"a file textrec did not make"
+
+
 def test_predict_crops_with_checkpoint_and_onnx_agree(trained, tmp_path):
     onnx_file = tmp_path / "m.onnx"
     runner = CliRunner()
@@ -229,7 +255,7 @@ def test_bad_paths_give_one_line_errors(trained, tmp_path):
         (eval_command, ["--checkpoint", ckpt, "--manifest", str(tmp_path / "no.parquet")]),
         (eval_command, ["--checkpoint", ckpt, "--manifest", manifest, "--split", "test"]),
         (eval_command, ["--onnx", str(bogus), "--manifest", manifest, "--split", "val"]),
-        (eval_command, ["--manifest", manifest, "--split", "val"]),
+        (eval_command, ["--checkpoint", ckpt, "--onnx", str(bogus), "--manifest", manifest]),
         (predict_command, ["--checkpoint", ckpt]),
         (predict_command, ["--checkpoint", ckpt, str(tmp_path / "missing.png")]),
         (export_command, ["--checkpoint", ckpt, "--out", str(tmp_path / "no" / "m.onnx")]),

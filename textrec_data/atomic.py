@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from textrec_data.errors import InputError
-
 
 def temp_name(path: Path) -> Path:
     """The hidden temp path beside ``path`` that this process writes before renaming."""
@@ -57,15 +55,6 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def check_out_dir(out: str | Path, overwrite: bool) -> None:
-    """Refuse an ``--out`` that is a file, or a non-empty directory unless ``overwrite``."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: --out exists and is a file, not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"{out}: output directory exists and is not empty (pass --overwrite)")
 
 
 def pid_alive(pid: int) -> bool:

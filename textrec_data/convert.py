@@ -13,22 +13,42 @@ appears whole or not at all. Reading the result back with ``textrec manifest --f
 
 from __future__ import annotations
 
+import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from textrec_data.atomic import atomic_dir, check_out_dir
+from textrec_data.atomic import atomic_dir
 from textrec_data.errors import InputError
 from textrec_data.manifest import SPLITS, read_manifest_info
 from textrec_data.sources.files import quote
 from textrec_data.sources.lmdb_dataset import NUM_SAMPLES_KEY, image_key, label_key, lmdb_module
+from textrec_data.storage import is_url
+from textrec_data.validate import check_apart, claim_output_dir, mark_output_dir, output_lock
 
 TARGETS = ("lmdb", "wordcrops")
 #: Samples per LMDB write transaction (as create_lmdb_dataset.py).
 LMDB_COMMIT_EVERY = 1000
 #: LMDB map size per sample beyond its bytes (page overhead of a value and its key).
 LMDB_BYTES_PER_SAMPLE = 8192
+
+
+class OutputNames(Collection[str]):
+    """The names convert writes into --out: an LMDB's two files, or numbered word crops and
+    their ``gt.txt`` (a pattern, not a list: ``in`` is all that --out checks need)."""
+
+    PATTERN = re.compile(r"data\.mdb|lock\.mdb|gt\.txt|word_\d+\.(png|jpg)")
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.PATTERN.fullmatch(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -110,17 +130,22 @@ def convert(config: ConvertConfig) -> dict:
     if config.split is not None and info.split_count(config.split) == 0:
         have = info.metadata.get("counts", {}).get("splits", {})
         raise InputError(f"{info.path}: no rows in split {config.split!r} (splits: {have})")
-    check_out_dir(config.out, config.overwrite)
     if config.to == "lmdb":
         lmdb_module()  # fail before any work when the package is missing
-    start = time.perf_counter()
-    samples = manifest_samples(config.manifest, config.split)
-    with atomic_dir(config.out) as tmp:
-        if config.to == "lmdb":
-            map_size = _bytes(info.path) + info.num_rows * LMDB_BYTES_PER_SAMPLE + (64 << 20)
-            count = write_lmdb(tmp, samples, map_size)
-        else:
-            count = write_wordcrops(tmp, samples, config.manifest)
+    out = Path(os.path.abspath(config.out))
+    with output_lock(out):
+        check_apart(out, [("MANIFEST", None if is_url(config.manifest) else config.manifest)])
+        if claim_output_dir(out, "convert", OutputNames(), marked=True) and not config.overwrite:
+            raise InputError(f"{out}: --out holds a conversion already (pass --overwrite)")
+        start = time.perf_counter()
+        samples = manifest_samples(config.manifest, config.split)
+        with atomic_dir(out) as tmp:
+            if config.to == "lmdb":
+                map_size = _bytes(info.path) + info.num_rows * LMDB_BYTES_PER_SAMPLE + (64 << 20)
+                count = write_lmdb(tmp, samples, map_size)
+            else:
+                count = write_wordcrops(tmp, samples, config.manifest)
+            mark_output_dir(tmp, "convert")
     seconds = time.perf_counter() - start
     return {
         "written": count,

@@ -41,6 +41,29 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
         torch.save({"checkpoint_version": CHECKPOINT_VERSION, **state}, handle)
 
 
+#: Keys an inference-only checkpoint keeps (``textrec export --format weights``).
+INFERENCE_KEYS = (
+    *REQUIRED_KEYS,
+    "model_name",
+    "epoch",
+    "best_accuracy",
+    "metrics",
+    "init",
+    "manifests",
+)
+
+
+def inference_state(state: dict, half: bool = True) -> dict:
+    """``state`` without what only resuming needs (optimizer, scheduler, RNG, stream, digests),
+    marked ``export_format: "weights"``; with ``half``, floating-point weights are stored as
+    float16 (half the size; loading casts them back to the model's float32)."""
+    weights = {
+        k: v.half() if half and v.is_floating_point() else v for k, v in state["model"].items()
+    }
+    kept = {k: state[k] for k in INFERENCE_KEYS if k in state}
+    return {**kept, "model": weights, "export_format": "weights"}
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Load and validate a textrec checkpoint; :class:`InputError` names the file and problem.
 

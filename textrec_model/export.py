@@ -1,9 +1,12 @@
-"""Export a checkpoint's model to ONNX or TorchScript, with dynamic batch and width.
+"""Export a checkpoint's model to ONNX or TorchScript, with dynamic batch and width, or as an
+inference-only textrec checkpoint (``weights``).
 
 Both formats take ``images`` float32 ``(B, C, H, W)`` in [-1, 1] as the model's input spec says
 (see :mod:`textrec_data.preprocess`) and return ``logits`` ``(B, T, num_classes)``. The charset,
 input spec and width cap travel inside the file (ONNX metadata / TorchScript extra file
-``textrec.json``), so the export alone is enough to preprocess and decode.
+``textrec.json``), so the export alone is enough to preprocess and decode. ``weights`` is a
+checkpoint without the optimizer, RNG and stream state, weights in float16: what a trained
+model is published as (``--checkpoint`` reads it, ``--init`` starts from it).
 """
 
 from __future__ import annotations
@@ -21,10 +24,16 @@ from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
 from textrec_data.validate import check_apart, output_lock
-from textrec_model.checkpoint import load_checkpoint, max_width_of, model_from_state
+from textrec_model.checkpoint import (
+    inference_state,
+    load_checkpoint,
+    max_width_of,
+    model_from_state,
+    save_checkpoint,
+)
 from textrec_model.models import RecognitionModel
 
-EXPORT_FORMATS = ("onnx", "torchscript")
+EXPORT_FORMATS = ("onnx", "torchscript", "weights")
 METADATA_KEY = "textrec"
 ONNX_OPSET = 17
 
@@ -44,7 +53,8 @@ def export_metadata(state: dict, model: RecognitionModel, path: str | Path = "ch
 
 
 def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
-    """Write ``out`` (atomically) in ``fmt`` (``onnx`` | ``torchscript``); returns the metadata."""
+    """Write ``out`` (atomically) in ``fmt`` (``onnx`` | ``torchscript`` | ``weights``); returns
+    the metadata."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
     out = Path(out)
@@ -61,11 +71,17 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
 
 
 def is_export(path: Path) -> bool:
-    """True for a file ``textrec export`` wrote: TorchScript with ``textrec.json`` inside, or
-    ONNX with textrec metadata (read as protobuf; nothing in it runs)."""
+    """True for a file ``textrec export`` wrote: TorchScript with ``textrec.json`` inside, an
+    inference-only checkpoint (read with ``weights_only``), or ONNX with textrec metadata (read as
+    protobuf; nothing in it runs)."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            return any(name.endswith("extra/textrec.json") for name in archive.namelist())
+            if any(name.endswith("extra/textrec.json") for name in archive.namelist()):
+                return True
+        try:
+            return load_checkpoint(path).get("export_format") == "weights"
+        except InputError:
+            return False
     try:
         import onnx
 
@@ -78,6 +94,9 @@ def is_export(path: Path) -> bool:
 def _write_export(state: dict, checkpoint: str | Path, out: Path, fmt: str) -> dict:
     model = model_from_state(state, checkpoint)
     meta = export_metadata(state, model, checkpoint)
+    if fmt == "weights":
+        save_checkpoint(inference_state(state), out)
+        return meta
     spec = model.input_spec
     example = torch.zeros(2, spec.channels, spec.height, spec.fixed_width or 128)
     with atomic_file(out, fsync=True) as tmp:

@@ -35,6 +35,9 @@ DECODERS = ("greedy", "beam")
 #: Beam widths and batch sizes the CLI and the API take.
 BEAM_WIDTH = Bound(1, 1000)
 BATCH_SIZE = Bound(1, 65536)
+#: The recognizer textrec ships (README, "The shipped model"): ``textrec export --format
+#: weights`` of the best fine-tuned IC15 model, inside the package.
+SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "textrec_ic15.pt"
 #: Longest lexicon word: longer ones cannot be emitted by any allowed width (4096 px / 4).
 MAX_LEXICON_WORD = 1024
 
@@ -94,7 +97,8 @@ class Recognizer:
     """Batched CRNN-CTC inference on word crops.
 
     ``Recognizer.from_checkpoint("best.pt").predict([crop, ...])`` -> ``[Prediction, ...]``;
-    ``Recognizer.from_onnx("model.onnx")`` runs an export with ONNX Runtime instead.
+    ``Recognizer.from_onnx("model.onnx")`` runs an export with ONNX Runtime instead;
+    ``Recognizer.pretrained()`` is the model textrec ships.
     """
 
     def __init__(
@@ -116,9 +120,12 @@ class Recognizer:
     def load(
         cls, checkpoint: str | Path | None, onnx: str | Path | None, batch_size: int = 256
     ) -> Recognizer:
-        """From exactly one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx)."""
-        if (checkpoint is None) == (onnx is None):
-            raise InputError("--checkpoint, --onnx: give exactly one of them")
+        """From at most one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx);
+        the shipped model when neither is given."""
+        if checkpoint is not None and onnx is not None:
+            raise InputError("--checkpoint, --onnx: give one of them, not both")
+        if checkpoint is None and onnx is None:
+            return cls.pretrained(batch_size=batch_size)
         if onnx is not None:
             return cls.from_onnx(onnx, batch_size=batch_size)
         return cls.from_checkpoint(checkpoint, batch_size=batch_size)
@@ -136,6 +143,16 @@ class Recognizer:
         model = model_from_state(state, path).to(device)
         runner = _torch_runner(model, device)
         return cls(runner, charset, model.input_spec, max_width_of(state, path), batch_size)
+
+    @classmethod
+    def pretrained(cls, device: str = "cpu", batch_size: int = 256) -> Recognizer:
+        """The recognizer textrec ships (:data:`SHIPPED_WEIGHTS`), offline."""
+        if not SHIPPED_WEIGHTS.is_file():
+            raise InputError(
+                f"{SHIPPED_WEIGHTS}: the shipped model is missing from this install; "
+                "give --checkpoint"
+            )
+        return cls.from_checkpoint(SHIPPED_WEIGHTS, device, batch_size)
 
     @classmethod
     def from_pretrained(cls, name: str, device: str = "cpu", batch_size: int = 256) -> Recognizer:
