@@ -106,7 +106,7 @@ CONFLICTS = [
     ["predict", "--checkpoint", "{checkpoint}", "{crop}", "--images", "{images}", "--gt", "{gt}"],
     ["predict", "--checkpoint", "{checkpoint}", "--images", "{images}"],
     ["eval", "--checkpoint", "{checkpoint}", "--onnx", "{onnx}", "--manifest", "{manifest}"],
-    ["eval", "--manifest", "{manifest}", "--split", "val"],
+    ["predict", "--checkpoint", "{checkpoint}", "--onnx", "{onnx}", "{crop}"],
     ["train", "--manifest", "{manifest}", "--out", "{out}/r", "--resume", "--overwrite"],
     ["train", "--manifest", "{manifest}", "--out", "{out}/r", "--resume"],  # no run to resume
 ]
@@ -115,7 +115,7 @@ CONFLICTS = [
 @pytest.mark.parametrize(
     "args",
     CONFLICTS,
-    ids=["crops and scenes", "--images without --gt", "--checkpoint and --onnx", "no model",
+    ids=["crops and scenes", "--images without --gt", "--checkpoint and --onnx", "predict, both models",
          "--resume and --overwrite", "--resume without a run"],
 )  # fmt: skip
 def test_options_that_exclude_each_other_are_refused(world, tmp_path, args):
