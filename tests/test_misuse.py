@@ -115,8 +115,8 @@ CONFLICTS = [
 @pytest.mark.parametrize(
     "args",
     CONFLICTS,
-    ids=["crops and scenes", "--images without --gt", "--checkpoint and --onnx", "predict, both models",
-         "--resume and --overwrite", "--resume without a run"],
+    ids=["crops and scenes", "--images without --gt", "--checkpoint and --onnx",
+         "predict, both models", "--resume and --overwrite", "--resume without a run"],
 )  # fmt: skip
 def test_options_that_exclude_each_other_are_refused(world, tmp_path, args):
     refused(cli(*(world.fill(a, tmp_path / "o") for a in args)))
