@@ -53,13 +53,11 @@ INFERENCE_KEYS = (
 )
 
 
-def inference_state(state: dict, half: bool = True) -> dict:
+def inference_state(state: dict) -> dict:
     """``state`` without what only resuming needs (optimizer, scheduler, RNG, stream, digests),
-    marked ``export_format: "weights"``; with ``half``, floating-point weights are stored as
-    float16 (half the size; loading casts them back to the model's float32)."""
-    weights = {
-        k: v.half() if half and v.is_floating_point() else v for k, v in state["model"].items()
-    }
+    marked ``export_format: "weights"``, its floating-point weights stored as float16 (half the
+    size; loading casts them back to the model's float32)."""
+    weights = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
     kept = {k: state[k] for k in INFERENCE_KEYS if k in state}
     return {**kept, "model": weights, "export_format": "weights"}
 
