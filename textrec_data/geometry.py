@@ -116,6 +116,9 @@ def polygon_quad(values: Sequence[float]) -> tuple[float, ...] | None:
     points = points.reshape(-1, 2)
     if len(points) != 4:
         rect = cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32))).astype(np.float64)
+        if not np.isfinite(rect).all():  # OpenCV's NaN for subnormal coordinates: the bounding box
+            (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+            rect = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
         center = rect.mean(axis=0)
         rect = rect[np.argsort(np.arctan2(rect[:, 1] - center[1], rect[:, 0] - center[0]))]
         start = int(np.argmin(np.linalg.norm(rect - points[0], axis=1)))
