@@ -36,6 +36,7 @@ install:  ## create .venv and install textrec (editable) with dev extras
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"  # PP-OCRv4's ONNX file (ppocr:v4)
 
 manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OUT= override)
 	@if [ "$(IMAGES)" = "$(SYNTH)/images" ] && [ ! -d "$(SYNTH)/gt" ]; then \

@@ -30,8 +30,8 @@ def format_report(report: dict) -> str:
 @click.command("eval")
 @click.option(
     "--checkpoint", type=click.Path(),
-    help="best.pt / last.pt of `textrec train`, or a pretrained name (easyocr:english_g2) "
-    "[the model textrec ships].",
+    help="best.pt / last.pt of `textrec train`, or a pretrained name "
+    "(easyocr:english_g2, ppocr:v4) [the model textrec ships].",
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")

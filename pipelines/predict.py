@@ -21,8 +21,8 @@ from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_le
 @click.argument("crops", nargs=-1, type=click.Path())
 @click.option(
     "--checkpoint", type=click.Path(),
-    help="best.pt / last.pt of `textrec train`, or a pretrained name (easyocr:english_g2) "
-    "[the model textrec ships].",
+    help="best.pt / last.pt of `textrec train`, or a pretrained name "
+    "(easyocr:english_g2, ppocr:v4) [the model textrec ships].",
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--images", type=click.Path(), help="Scene images (with --gt): recognize each quad.")

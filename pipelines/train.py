@@ -41,7 +41,8 @@ def _default(name: str):
     "--init",
     default=None,
     help="Start from these weights (own optimizer and schedule): a textrec checkpoint of any "
-    "charset, or a pretrained name (easyocr:english_g2). The architecture is the source's.",
+    "charset, or a pretrained name (easyocr:english_g2, ppocr:v4). The architecture is the "
+    "source's.",
 )
 @click.option(
     "--freeze",

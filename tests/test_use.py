@@ -22,7 +22,7 @@ from textrec_data.preprocess import decode_crop, to_model_channels
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import char_confusions, compute_metrics, is_alphanumeric_word
 from textrec_model.models import model_from_args
-from textrec_model.recognizer import DecodeConfig, Recognizer
+from textrec_model.recognizer import DecodeConfig, Recognizer, batches_by_width
 from textrec_model.train import TrainConfig, train
 
 TRAIN_CHARS = "abcdefghi"  # the model cannot spell 'j'
@@ -300,3 +300,10 @@ def test_eval_on_a_subset(trained, tmp_path):
         eval_command, [str(a) for a in [*args, "--out", tmp_path / "f", "--subset", subset]]
     )
     assert result.exit_code == 2 and result.output.startswith(f"error: {subset}: none of its 1")
+
+
+def test_batches_keep_to_the_crop_and_column_limits():
+    widths = [10, 50, 20, 50, 30]
+    assert list(batches_by_width(widths, 2)) == [[0, 2], [4, 1], [3]]
+    assert list(batches_by_width(widths, 8, max_columns=100)) == [[0, 2, 4], [1, 3]]
+    assert list(batches_by_width([500, 10], 8, max_columns=100)) == [[1], [0]]  # never empty

@@ -26,7 +26,8 @@ class InputSpec:
     [-1, 1]. Width ``W`` gives ``W // time_stride + time_offset`` output steps; ``min_width`` is
     the narrowest input it accepts, ``fixed_width`` (None: any width) the only one. ``resize``
     (``area`` | ``linear``: OpenCV interpolation) and ``pad`` (``zero``: mid-grey, ``edge``:
-    the last column repeated) are how the model was trained to see crops."""
+    the last column repeated) are how the model was trained to see crops; a batch narrower than
+    ``pad_to`` columns is padded to it (0: to its widest crop only)."""
 
     channels: int = 1
     height: int = 32
@@ -36,10 +37,11 @@ class InputSpec:
     fixed_width: int | None = None
     resize: str = "area"
     pad: str = "zero"
+    pad_to: int = 0
 
     def __post_init__(self) -> None:
         sizes = (self.height, self.time_stride, self.min_width, self.fixed_width or 1)
-        if self.channels not in (1, 3) or min(sizes) < 1:
+        if self.channels not in (1, 3) or min(sizes) < 1 or self.pad_to < 0:
             raise ValueError(f"unusable input spec {self}")
         if self.resize not in _INTERPOLATION or self.pad not in ("zero", "edge"):
             raise ValueError(f"resize must be one of {sorted(_INTERPOLATION)}, pad zero|edge")
@@ -122,9 +124,10 @@ def scale_crop(image: np.ndarray, width: int, spec: InputSpec) -> np.ndarray:
 
 
 def pad_batch(images: list[np.ndarray], spec: InputSpec) -> np.ndarray:
-    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max w_i)``, padded on the right as
-    ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
+    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max(max w_i, spec.pad_to))``, padded on the
+    right as ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
     max_w = max((image.shape[2] for image in images), default=spec.min_width)
+    max_w = max(max_w, spec.pad_to)
     batch = np.zeros((len(images), spec.channels, spec.height, max_w), np.float32)
     for i, image in enumerate(images):
         width = image.shape[2]

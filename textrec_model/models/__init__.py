@@ -12,11 +12,16 @@ from __future__ import annotations
 from textrec_model.models.base import RecognitionModel, count_parameters
 from textrec_model.models.crnn import CRNN, CRNNConfig
 from textrec_model.models.crnn_vgg import CRNNVGG, CRNNVGGConfig
+from textrec_model.models.svtr_lcnet import SVTRLCNet, SVTRLCNetConfig
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
 DEFAULT_MODEL = "crnn-small"
 
-ARCHITECTURES: dict[str, type[RecognitionModel]] = {CRNN.arch: CRNN, CRNNVGG.arch: CRNNVGG}
+ARCHITECTURES: dict[str, type[RecognitionModel]] = {
+    CRNN.arch: CRNN,
+    CRNNVGG.arch: CRNNVGG,
+    SVTRLCNet.arch: SVTRLCNet,
+}
 
 PRESETS: dict[str, tuple[str, object]] = {
     # The seed notebook's CRNN: ~8.2M parameters at 80-100 classes.
@@ -34,6 +39,9 @@ PRESETS: dict[str, tuple[str, object]] = {
     ),
     # EasyOCR's generation-2 recognizer (english_g2's sizes): height 64, ~3.8M parameters.
     "crnn-vgg": ("crnn-vgg", CRNNVGGConfig()),
+    # PP-OCRv4's mobile recognizer (PPLCNetV3 + SVTR neck, deployed form): height 48, RGB,
+    # ~1.4M parameters besides the classifier.
+    "svtr-lcnet": ("svtr-lcnet", SVTRLCNetConfig()),
 }
 
 __all__ = [
