@@ -28,7 +28,10 @@ from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_le
 @click.option("--images", type=click.Path(), help="Scene images (with --gt): recognize each quad.")
 @click.option("--gt", type=click.Path(), help="ICDAR 2015 gt_<image>.txt files giving the quads.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write .csv or .jsonl, not stdout.")
-@click.option("--batch-size", default=256, show_default=True)
+@click.option(
+    "--batch-size", default=256, show_default=True,
+    help="Most crops per batch (fewer where inputs are large: at most 2M input values).",
+)  # fmt: skip
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True)
 @click.option("--lexicon", type=click.Path(), help="Word list: answer with lexicon words only.")
