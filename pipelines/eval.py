@@ -39,7 +39,7 @@ def format_report(report: dict) -> str:
 @click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))
 @click.option(
     "--batch-size", default=256, show_default=True,
-    help="Most crops per batch (fewer where inputs are large: at most 2M input values).",
+    help="Most crops per batch (fewer where inputs are large: at most 262,144 input values).",
 )  # fmt: skip
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True, help="For --decoder beam.")

@@ -30,7 +30,7 @@ from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_le
 @click.option("--out", type=click.Path(dir_okay=False), help="Write .csv or .jsonl, not stdout.")
 @click.option(
     "--batch-size", default=256, show_default=True,
-    help="Most crops per batch (fewer where inputs are large: at most 2M input values).",
+    help="Most crops per batch (fewer where inputs are large: at most 262,144 input values).",
 )  # fmt: skip
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True)
