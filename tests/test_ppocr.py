@@ -84,6 +84,15 @@ def test_config_refuses_blocks_that_do_not_reach_height_three() -> None:
         SVTRLCNetConfig(blocks=((32, 3, (1, 1), False),))
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [{"heads": 0}, {"pad_to": -8}, {"stem": 0}, {"blocks": ((32, 3, (0, 1), False),)}],
+)
+def test_config_refuses_sizes_below_one(bad: dict) -> None:
+    with pytest.raises(ValueError):  # never ZeroDivisionError: a crafted checkpoint's config
+        SVTRLCNetConfig(**bad)
+
+
 def test_onnx_export_keeps_the_padding_in_preprocessing(tmp_path) -> None:
     """The exported graph has no width-dependent branch: ONNX Runtime agrees with PyTorch on
     batches narrower and wider than the export's example, padded by the input spec."""

@@ -169,10 +169,10 @@ def svtr_state_dict(model: SVTRLCNet, weights: list[tuple[str, np.ndarray]]) -> 
     """:func:`onnx_weights` keyed for ``model``; linear weights transposed (ONNX multiplies
     ``x @ W``), the stem's input channels reversed (PaddleOCR reads BGR, textrec gives RGB).
     Raises ValueError when the graph does not fit the model."""
-    keys = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
+    state = model.state_dict()
+    keys = [k for k in state if not k.endswith("num_batches_tracked")]
     if len(keys) != len(weights):
         raise ValueError(f"the ONNX graph has {len(weights)} weights, the model {len(keys)}")
-    state = model.state_dict()
     for key, (name, array) in zip(keys, weights, strict=True):
         value = torch.from_numpy(array.copy()).float()
         if name.startswith("linear_") and name.endswith(".w_0"):

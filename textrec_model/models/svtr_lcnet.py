@@ -75,6 +75,10 @@ class SVTRLCNetConfig:
             for out, k, stride, se in self.blocks
         )
         object.__setattr__(self, "blocks", blocks)
+        sizes = (self.stem, self.dims, self.depth, self.heads, self.mlp_hidden, self.in_channels)
+        block_sizes = [v for out, k, stride, _ in blocks for v in (out, k, *stride)]
+        if min(*sizes, *block_sizes, 1) < 1 or self.pad_to < 0:
+            raise ValueError("sizes, kernels and strides must be >= 1, pad_to >= 0")
         height = self.height // 2
         for _, _, (sh, _), _ in blocks:
             height //= sh
@@ -83,8 +87,8 @@ class SVTRLCNetConfig:
         stride = 2 * math.prod(sw for _, _, (_, sw), _ in blocks) * 2  # stem, blocks, pool
         if stride != TIME_STRIDE:
             raise ValueError(f"blocks must halve the width exactly once, got stride {stride}")
-        if self.dims % self.heads or min(self.stem, self.depth, self.mlp_hidden) < 1:
-            raise ValueError("dims must be a multiple of heads; stem, depth, mlp_hidden >= 1")
+        if self.dims % self.heads:
+            raise ValueError(f"dims {self.dims} must be a multiple of heads {self.heads}")
         if self.pad_to % TIME_STRIDE:
             raise ValueError(f"pad_to must be a multiple of {TIME_STRIDE}, got {self.pad_to}")
 
