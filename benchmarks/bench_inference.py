@@ -2,7 +2,8 @@
 
 All read the same word crops (decoded once, in memory) on the same CPU, alternated in one run.
 The seed loop is its own: resize every crop to 32x128, batches of 32 under ``no_grad``, softmax
-+ argmax + a Python collapse. textrec: aspect-preserving width buckets, batch 256,
++ argmax + a Python collapse. textrec: aspect-preserving width buckets, batch 256 capped at
+``recognizer.MAX_BATCH_VALUES`` input values,
 ``inference_mode``, vectorised greedy decoding. Weights are random: speed does not depend on them.
 Measured for the CPU default model (crnn-small) and for the seed-sized model (crnn), so the gain of
 the pipeline and the gain of the smaller model can be told apart.
