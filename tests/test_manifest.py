@@ -15,7 +15,13 @@ from click.testing import CliRunner
 
 from pipelines.manifest import command as manifest_command
 from pipelines.stats import command as stats_command
-from textrec_data.build import ManifestConfig, build_manifest
+from textrec_data.build import (
+    MAX_TASK_UNITS,
+    TASK_RECORDS,
+    ManifestConfig,
+    build_manifest,
+    task_size,
+)
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.manifest import MANIFEST_SCHEMA, METADATA_KEY, read_manifest_info
@@ -312,6 +318,14 @@ def test_auto_split_stable_across_runs_and_workers(built, tmp_path):
         pd.testing.assert_frame_equal(
             _frame(tmp_path / name, "rejects.parquet"), _frame(built["out"], "rejects.parquet")
         )
+
+
+def test_pool_tasks_group_small_units_only():
+    assert task_size(0, 0) == 1  # nothing measured yet: a unit a task
+    assert task_size(records=4 * 100, units=100) == min(MAX_TASK_UNITS, TASK_RECORDS // 4)
+    assert task_size(records=1, units=1000) == MAX_TASK_UNITS
+    assert task_size(records=512 * 10, units=10) == 1  # word-list chunks: one a task
+    assert task_size(records=0, units=3) == MAX_TASK_UNITS  # units of rejects only
 
 
 def test_split_test_marks_all_rows(built, tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -44,7 +45,7 @@ from textrec_data.geometry import (
     quad_points,
     repair_quad,
 )
-from textrec_data.images import decode_cropped, decode_image
+from textrec_data.images import decode_cropped, decode_image, keep_freed_memory
 from textrec_data.manifest import (
     MANIFEST_SCHEMA,
     REJECTS_SCHEMA,
@@ -148,6 +149,7 @@ def process(
     """Rows and rejects of one unit's records, in order; rows name their ``source`` format. A
     scene image is decoded once for the run of words on it and every word is cut by its quad; a
     cropped word is decoded itself."""
+    keep_freed_memory()
     result = UnitResult()
     scene: tuple[str | None, np.ndarray | None] = (None, None)
     for record in records:
@@ -280,9 +282,11 @@ def _init_worker(source: Source, rules: WordRules) -> None:
     _WORKER = (source, rules)
 
 
-def _run_unit(unit: object) -> UnitResult:
+def _run_units(units: list) -> UnitResult:
+    """A pool task: the records of consecutive ``units`` as one result (one message, one table)."""
     source, rules = _WORKER
-    return packed(process(source.read(unit), rules, source.name))
+    records = itertools.chain.from_iterable(source.read(unit) for unit in units)
+    return packed(process(records, rules, source.name))
 
 
 def build_manifest(
@@ -321,25 +325,26 @@ def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source 
 def _write_outputs(
     config: ManifestConfig, source: Source, plan: Plan, rules: WordRules, tmp: Path, progress: bool
 ) -> dict:
-    rows_out = TableWriter(tmp / "manifest.parquet", MANIFEST_SCHEMA, config.row_group_size)
-    rejects_out = TableWriter(tmp / "rejects.parquet", REJECTS_SCHEMA, 64 * 1024)
     tally = Tally()
     workers = config.workers or os.cpu_count() or 1
     bar = tqdm(total=len(plan.units), desc="manifest", unit="unit", disable=not progress)
-    try:
-        with _unit_results(source, plan.units, rules, workers) as results:
-            for result in results:
+    # The workers start first: opening the writers (and their imports) overlaps their work.
+    with _unit_results(source, plan.units, rules, workers) as results:
+        rows_out = TableWriter(tmp / "manifest.parquet", MANIFEST_SCHEMA, config.row_group_size)
+        rejects_out = TableWriter(tmp / "rejects.parquet", REJECTS_SCHEMA, 64 * 1024)
+        try:
+            for units, result in results:
                 rows_out.write_table(result.rows)
                 rejects_out.write(result.rejects)
                 tally.add(result)
-                bar.update(1)
+                bar.update(units)
                 bar.set_postfix(kept=tally.kept, rejected=tally.rejected)
-    except BaseException:
-        rows_out.abort()
-        rejects_out.abort()
-        raise
-    finally:
-        bar.close()
+        except BaseException:
+            rows_out.abort()
+            rejects_out.abort()
+            raise
+        finally:
+            bar.close()
     charset = final_charset(rules.charset, tally, config.case)
     files = plan.files or len(plan.units)
     metadata = manifest_metadata(config, source.name, files, charset, tally)
@@ -352,10 +357,11 @@ def _write_outputs(
 @contextmanager
 def _unit_results(
     source: Source, units: list, rules: WordRules, workers: int
-) -> Iterator[Iterator[UnitResult]]:
-    """UnitResults in unit order, computed in-process (1 worker) or by a process pool."""
+) -> Iterator[Iterator[tuple[int, UnitResult]]]:
+    """(units, UnitResult) pairs in unit order, computed in-process (1 worker, a unit at a time)
+    or by a process pool (tasks of one or more units)."""
     if workers <= 1:
-        yield (packed(process(source.read(u), rules, source.name)) for u in units)
+        yield ((1, packed(process(source.read(u), rules, source.name))) for u in units)
         return
     # Forking is safe here: textrec_data keeps OpenCV single-threaded (see textrec_data/__init__)
     # and the workers never touch torch. "spawn" would re-import the caller's main module.
@@ -374,17 +380,35 @@ def _unit_results(
         gc.unfreeze()
 
 
-#: Units submitted ahead per worker: results wait in memory only for so many units.
+#: Tasks submitted ahead per worker: results wait in memory only for so many tasks.
 IN_FLIGHT_PER_WORKER = 4
+#: Records a pool task aims at: units with few words (a scene image each) are sent together, as
+#: each task costs the main process a message and a table write; units of hundreds of words (word
+#: lists, LMDB chunks) go one a task. Sized on the records per unit of the results so far.
+TASK_RECORDS = 128
+MAX_TASK_UNITS = 16
 
 
-def _bounded(pool, units: list, window: int) -> Iterator[UnitResult]:
-    """Results of ``units`` in order, with at most ``window`` units submitted and not yet
-    consumed (``Pool.imap`` would run ahead and hold every finished result in memory)."""
+def task_size(records: int, units: int) -> int:
+    """Units for the next task, given ``records`` read from ``units`` units so far."""
+    if not units:
+        return 1
+    return max(1, min(MAX_TASK_UNITS, round(TASK_RECORDS * units / max(records, 1))))
+
+
+def _bounded(pool, units: list, window: int) -> Iterator[tuple[int, UnitResult]]:
+    """(units, result) of the tasks over ``units``, in order, with at most ``window`` tasks
+    submitted and not yet consumed (``Pool.imap`` would run ahead and hold every finished result
+    in memory)."""
     pending: deque = deque()
-    for unit in units:
-        if len(pending) == window:
-            yield pending.popleft().get()
-        pending.append(pool.apply_async(_run_unit, (unit,)))
-    while pending:
-        yield pending.popleft().get()
+    submitted = records = done = 0
+    while submitted < len(units) or pending:
+        if submitted < len(units) and len(pending) < window:
+            task = units[submitted : submitted + task_size(records, done)]
+            submitted += len(task)
+            pending.append((len(task), pool.apply_async(_run_units, (task,))))
+            continue
+        count, future = pending.popleft()
+        result = future.get()
+        records, done = records + result.records, done + count
+        yield count, result

@@ -16,6 +16,17 @@ from typing import Any
 
 from textrec_data.errors import InputError
 
+#: The local cluster has no dashboard, so no statistical profiler (it samples every thread each
+#: 10 ms), and its monitors poll less often: an idle 2-worker cluster used 2.65 CPU-seconds in
+#: 20 s with Dask's defaults (event-loop tick every 20 ms, system monitor every 0.5 s, memory
+#: monitor every 0.1 s), 0.62 with these, CPU that the two cores' tasks do not get.
+QUIET_LOCAL_CLUSTER = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
 
 @contextmanager
 def map_tasks(
@@ -36,8 +47,7 @@ def map_tasks(
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"{address}: cannot reach the Dask scheduler ({exc})") from exc
         else:
-            # no dashboard here, so no statistical profiler: it samples every thread each 10 ms
-            stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
+            stack.enter_context(dask.config.set(QUIET_LOCAL_CLUSTER))
             cluster = LocalCluster(
                 n_workers=min(workers or os.cpu_count() or 1, max(1, len(tasks))),
                 threads_per_worker=1,

@@ -16,16 +16,25 @@ FONT_EXCLUDE = tuple(
 _SYSTEM_FONTS = Path("/usr/share/fonts/truetype")
 
 
-def _covers_charset(path: Path) -> bool:
-    """Whether the font at ``path`` maps every character of :data:`CHARSET` to a glyph."""
+@functools.lru_cache(maxsize=4096)
+def read_cmap(path: Path) -> tuple[dict[int, str], str] | None:
+    """(character map, best family name) of the font at ``path``; None when it cannot be read
+    or is not an OpenType font. Glyphs get numbered names, so the map loads without the glyph
+    name table (half the time of a font's scan). Cached: the scene mode's fonts are read twice."""
     from fontTools.ttLib import TTFont  # a matplotlib dependency
 
     try:
         with TTFont(path, lazy=True) as font:
-            cmap = font.getBestCmap() or {}
-    except Exception:  # unreadable or not a TrueType font: not usable
-        return False
-    return all(ord(c) in cmap for c in CHARSET)
+            font.setGlyphOrder([f"g{i}" for i in range(font["maxp"].numGlyphs)])
+            return font.getBestCmap() or {}, font["name"].getBestFamilyName() or path.stem
+    except Exception:  # unreadable or not an OpenType font: not usable
+        return None
+
+
+def _covers_charset(path: Path) -> bool:
+    """Whether the font at ``path`` maps every character of :data:`CHARSET` to a glyph."""
+    found = read_cmap(path)
+    return found is not None and all(ord(c) in found[0] for c in CHARSET)
 
 
 def _candidate_fonts() -> list[Path]:

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import ImageFont
 
 from textrec_data.errors import InputError
-from textrec_data.synth.fonts import FONT_EXCLUDE, font_paths
+from textrec_data.synth.fonts import FONT_EXCLUDE, font_paths, read_cmap
 from textrec_data.synth.words import CHARSET
 
 FONT_SUFFIXES = (".ttf", ".otf")
@@ -38,16 +38,10 @@ class FontFace:
 def read_face(path: Path) -> FontFace | None:
     """The face at ``path``, or None when it cannot be read, lacks (or draws nothing for) a
     character of :data:`REQUIRED` or is of an excluded family."""
-    from fontTools.ttLib import TTFont  # a matplotlib dependency
-
-    try:
-        with TTFont(path, lazy=True) as font:
-            # numbered glyph names: the character map then loads without the glyph name table
-            font.setGlyphOrder([f"g{i}" for i in range(font["maxp"].numGlyphs)])
-            cmap = font.getBestCmap() or {}
-            family = font["name"].getBestFamilyName() or path.stem
-    except Exception:  # unreadable or not an OpenType font: not usable
+    found = read_cmap(path)
+    if found is None:
         return None
+    cmap, family = found
     chars = frozenset(chr(c) for c in cmap if chr(c) in _RECORDED)
     if not REQUIRED <= chars or any(word in family.lower() for word in _FAMILY_EXCLUDE):
         return None
