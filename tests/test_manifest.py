@@ -15,14 +15,9 @@ from click.testing import CliRunner
 
 from pipelines.manifest import command as manifest_command
 from pipelines.stats import command as stats_command
-from textrec_data.build import (
-    MAX_TASK_UNITS,
-    TASK_RECORDS,
-    ManifestConfig,
-    build_manifest,
-    task_size,
-)
+from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.charset import Charset
+from textrec_data.engines.local import MAX_TASK_UNITS, TASK_RECORDS, task_size
 from textrec_data.errors import InputError
 from textrec_data.manifest import MANIFEST_SCHEMA, METADATA_KEY, read_manifest_info
 

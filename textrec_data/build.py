@@ -22,7 +22,6 @@ import json
 import multiprocessing as mp
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from tqdm import tqdm
 from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
 from textrec_data.charset import CASE_POLICIES, Charset, apply_case
+from textrec_data.engines.local import ordered_results
 from textrec_data.errors import InputError
 from textrec_data.geometry import (
     crop_quad,
@@ -373,42 +373,8 @@ def _unit_results(
     gc.freeze()
     pool = mp.get_context().Pool(workers, _init_worker, (source, rules))
     try:
-        yield _bounded(pool, units, IN_FLIGHT_PER_WORKER * workers)
+        yield ordered_results(pool, _run_units, units, workers)
     finally:
         pool.terminate()
         pool.join()
         gc.unfreeze()
-
-
-#: Tasks submitted ahead per worker: results wait in memory only for so many tasks.
-IN_FLIGHT_PER_WORKER = 4
-#: Records a pool task aims at: units with few words (a scene image each) are sent together, as
-#: each task costs the main process a message and a table write; units of hundreds of words (word
-#: lists, LMDB chunks) go one a task. Sized on the records per unit of the results so far.
-TASK_RECORDS = 128
-MAX_TASK_UNITS = 16
-
-
-def task_size(records: int, units: int) -> int:
-    """Units for the next task, given ``records`` read from ``units`` units so far."""
-    if not units:
-        return 1
-    return max(1, min(MAX_TASK_UNITS, round(TASK_RECORDS * units / max(records, 1))))
-
-
-def _bounded(pool, units: list, window: int) -> Iterator[tuple[int, UnitResult]]:
-    """(units, result) of the tasks over ``units``, in order, with at most ``window`` tasks
-    submitted and not yet consumed (``Pool.imap`` would run ahead and hold every finished result
-    in memory)."""
-    pending: deque = deque()
-    submitted = records = done = 0
-    while submitted < len(units) or pending:
-        if submitted < len(units) and len(pending) < window:
-            task = units[submitted : submitted + task_size(records, done)]
-            submitted += len(task)
-            pending.append((len(task), pool.apply_async(_run_units, (task,))))
-            continue
-        count, future = pending.popleft()
-        result = future.get()
-        records, done = records + result.records, done + count
-        yield count, result
