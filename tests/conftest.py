@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temp_folder(tmp_path_factory):
+    """Font scans are cached under $XDG_CACHE_HOME: the tests' cache goes to a temp folder (their
+    subprocesses inherit it), never to the home of whoever runs them."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 class Scenes:

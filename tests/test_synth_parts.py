@@ -22,7 +22,7 @@ from textrec_data.synth.canvas import word_canvas
 from textrec_data.synth.corpus import load_corpus
 from textrec_data.synth.effects import blur, degrade, down_up, jpeg
 from textrec_data.synth.fonts import font_paths
-from textrec_data.synth.fontset import FontFace, group_faces, load_font_set
+from textrec_data.synth.fontset import FontFace, cache_file, group_faces, load_font_set, read_faces
 from textrec_data.synth.glyphs import LetterStyle
 from textrec_data.synth.photos import erase_text, write_backgrounds
 from textrec_data.synth.scenetext import TextConfig, scene_word
@@ -101,6 +101,26 @@ def test_font_folder_reads_ttf_and_otf_recursively_by_family(tmp_path):
     shutil.copy(DEJAVU, tmp_path / "z-Symbol.ttf")  # an excluded kind, by name
     fonts = load_font_set((str(tmp_path),))
     assert fonts.names() == ["DejaVu Sans"] and len(fonts.files()) == 2
+
+
+def test_font_scans_are_cached_by_path_size_and_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    font, junk = tmp_path / "a.ttf", tmp_path / "junk.ttf"
+    shutil.copy(DEJAVU, font)
+    junk.write_bytes(b"not a font")
+    assert [f.family for f in read_faces([font, junk])] == ["DejaVu Sans"]
+    cached = json.loads(cache_file().read_text())["fonts"]
+    assert cached[str(junk.resolve())]["face"] is None  # an unusable font is remembered too
+    # a verdict is taken from the cache while the file's size and time match it...
+    cached[str(font.resolve())]["face"][0] = "From The Cache"
+    cache_file().write_text(json.dumps({"version": 1, "fonts": cached}))
+    assert [f.family for f in read_faces([font])] == ["From The Cache"]
+    # ...and made again when the file changes
+    os.utime(font, ns=(1, 1))
+    assert [f.family for f in read_faces([font])] == ["DejaVu Sans"]
+    cache_file().write_text("{broken")  # an unreadable cache is scanned around and rewritten
+    assert [f.family for f in read_faces([font])] == ["DejaVu Sans"]
+    assert json.loads(cache_file().read_text())["version"] == 1
 
 
 def test_letter_styles_space_bend_and_embolden():

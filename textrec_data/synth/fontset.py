@@ -4,6 +4,8 @@ characters each one covers, and a per-word choice among the faces that can draw 
 from __future__ import annotations
 
 import functools
+import json
+import os
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import ImageFont
 
+from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
 from textrec_data.synth.fonts import FONT_EXCLUDE, font_paths, read_cmap
 from textrec_data.synth.words import CHARSET
@@ -24,6 +27,8 @@ _RECORDED = frozenset(map(chr, range(0x20, 0x180)))
 # Families whose letters are not letters: keys drawn around them, URW's Zapf Dingbats clone.
 _FAMILY_EXCLUDE = ("keyboard", "dingbat", "d050000l")
 _RETRIES = 12  # random faces tried for a word before falling back to a scan
+#: What :func:`read_face` decides: bump when its rules change, so cached verdicts are re-made.
+_CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,65 @@ def _draws(path: Path, chars: frozenset[str]) -> bool:
         if right <= left or bottom <= top:
             return False
     return True
+
+
+def cache_file() -> Path:
+    """Where font scans are cached: ``$XDG_CACHE_HOME/textrec/fonts.json`` (default
+    ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "textrec" / "fonts.json"
+
+
+def _load_cache(path: Path) -> dict:
+    """The cached verdicts by font path; empty when missing, unreadable or of another version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
+        return {}
+    fonts = data.get("fonts")
+    return fonts if isinstance(fonts, dict) else {}
+
+
+def _cached_face(path: Path, entry: object, stamp: list[int]) -> FontFace | None | bool:
+    """The face a cache entry records for ``path`` (None: not usable), or False when the entry
+    is missing, malformed or for another size or modification time of the file."""
+    if not isinstance(entry, dict) or entry.get("stamp") != stamp:
+        return False
+    face = entry.get("face")
+    if face is None:
+        return None
+    if not (isinstance(face, list) and len(face) == 2 and all(isinstance(v, str) for v in face)):
+        return False
+    return FontFace(str(path), face[0], frozenset(face[1]))
+
+
+def read_faces(paths: Sequence[Path]) -> list[FontFace]:
+    """:func:`read_face` of every path, through a JSON cache of the verdicts keyed by absolute
+    path, size and modification time (reading 917 font files took 7.2 s; a cached scan only
+    stats them). A cache that cannot be read or written is ignored."""
+    where = cache_file()
+    cache = _load_cache(where)
+    faces, changed = [], False
+    for path in paths:
+        key, stat = str(path.resolve()), path.stat()
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        face = _cached_face(path, cache.get(key), stamp)
+        if face is False:
+            face = read_face(path)
+            recorded = None if face is None else [face.family, "".join(sorted(face.chars))]
+            cache[key], changed = {"stamp": stamp, "face": recorded}, True
+        if face is not None:
+            faces.append(face)
+    if changed:
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(where) as tmp:
+                tmp.write_text(json.dumps({"version": _CACHE_VERSION, "fonts": cache}) + "\n")
+        except OSError:  # a read-only home: scan again next time
+            pass
+    return faces
 
 
 def font_files(folder: Path) -> list[Path]:
@@ -121,12 +185,12 @@ def load_font_set(folders: tuple[str, ...]) -> FontSet:
     """The usable faces of ``folders``; no folders: the scene mode's fonts (:func:`font_paths`).
     Raises :class:`InputError` for a missing folder or one without a usable font."""
     if not folders:
-        return group_faces([f for f in map(read_face, font_paths()) if f is not None])
+        return group_faces(read_faces(font_paths()))
     faces = []
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise InputError(f"{folder}: --fonts directory not found")
-        found = [f for f in map(read_face, font_files(folder)) if f is not None]
+        found = read_faces(font_files(folder))
         if not found:
             raise InputError(f"{folder}: no TTF/OTF font covering A-Z, a-z and 0-9")
         faces += found
