@@ -327,11 +327,11 @@ def _write_outputs(
 ) -> dict:
     tally = Tally()
     workers = config.workers or os.cpu_count() or 1
-    bar = tqdm(total=len(plan.units), desc="manifest", unit="unit", disable=not progress)
     # The workers start first: opening the writers (and their imports) overlaps their work.
     with _unit_results(source, plan.units, rules, workers) as results:
         rows_out = TableWriter(tmp / "manifest.parquet", MANIFEST_SCHEMA, config.row_group_size)
         rejects_out = TableWriter(tmp / "rejects.parquet", REJECTS_SCHEMA, 64 * 1024)
+        bar = tqdm(total=len(plan.units), desc="manifest", unit="unit", disable=not progress)
         try:
             for units, result in results:
                 rows_out.write_table(result.rows)
