@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import RESULTS, machine
+from textrec_data.atomic import atomic_file
 
 TEXTREC = [sys.executable, "-m", "pipelines.cli"]
 CLASSIC = ["--text", "classic", "--render", "classic", "--crops", "tight"]
@@ -189,7 +190,8 @@ def train_and_score(
                 *extra,
             )
         )
-        write_json(trained, {"train_seconds": seconds, "resumed": resumed})
+        with atomic_file(trained) as tmp:
+            tmp.write_text(json.dumps({"train_seconds": seconds, "resumed": resumed}))
     scores = {**json.loads(trained.read_text()), "train_options": list(extra)}
     for checkpoint in ("best", "last"):
         scores[checkpoint] = {}
@@ -211,7 +213,8 @@ def train_and_score(
             scores[checkpoint][test_name] = {
                 k: report[k] for k in ("n", "word_accuracy_alnum", "word_accuracy_ci", "cer")
             }
-    write_json(done, scores)
+    with atomic_file(done) as tmp:
+        tmp.write_text(json.dumps(scores))
     return scores
 
 
@@ -222,13 +225,6 @@ def evaluated_step(run_dir: Path) -> int:
         return 0
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     return max((row["step"] for row in rows if row.get("kind") == "val"), default=0)
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` through a temp name, so a stopped run leaves no half file."""
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(data))
-    partial.replace(path)
 
 
 def main() -> None:
