@@ -57,39 +57,32 @@ def rows(a: argparse.Namespace, backgrounds: str) -> dict[str, list[str] | None]
     }
 
 
-def manifest_once(images: str, gt: str, out: Path, *options: str) -> str:
-    """`textrec manifest` with lower-case labels into ``out`` unless it is there; its file."""
+def manifest_once(out: Path, *options: str) -> str:
+    """`textrec manifest OPTIONS` with lower-case labels into ``out`` unless it is there; its
+    file."""
     if not (out / "manifest.parquet").is_file():
-        sources = ["--images", images, "--gt", gt] if images else []
-        run("manifest", *sources, "--out", str(out), "--case", "lower", "--overwrite", "--quiet",
-            *options)  # fmt: skip
+        run("manifest", *options, "--out", str(out), "--case", "lower", "--overwrite", "--quiet")
     return str(out / "manifest.parquet")
 
 
 def real_manifests(a: argparse.Namespace, out: Path) -> dict[str, str]:
     """IC15 train (for the vocabulary and the recipe), IC15 train as val only, the IC15 test
     words as quad crops and, where DIR/WordRecognition has them, as the official crops."""
-    images = f"{a.ic15}/ch4_training_images"
-    gt = f"{a.ic15}/ch4_training_localization_transcription_gt"
+    train = ["--images", f"{a.ic15}/ch4_training_images"]
+    train += ["--gt", f"{a.ic15}/ch4_training_localization_transcription_gt"]
+    test = ["--images", f"{a.ic15}/ch4_test_images", "--gt", f"{a.ic15}/Challenge4_Test_Task1_GT"]
     vocab = str(out / "train" / "vocab.json")
     fit = ["--charset", vocab]
     manifests = {
-        "train": manifest_once(images, gt, out / "train"),
-        "val": manifest_once(images, gt, out / "val", "--split", "val", *fit),
-        "test": manifest_once(
-            f"{a.ic15}/ch4_test_images",
-            f"{a.ic15}/Challenge4_Test_Task1_GT",
-            out / "test",
-            "--split",
-            "test",
-            *fit,
-        ),  # fmt: skip
+        "train": manifest_once(out / "train", *train),
+        "val": manifest_once(out / "val", *train, "--split", "val", *fit),
+        "test": manifest_once(out / "test", *test, "--split", "test", *fit),
         "vocab": vocab,
     }
     words = Path(a.ic15) / "WordRecognition"
     if (words / "Challenge4_Test_Task3_GT.txt").is_file():  # all 2077 words, none rejected
         manifests["test_crops"] = manifest_once(
-            "", "", out / "test_crops", "--format", "wordcrops", "--split", "test",
+            out / "test_crops", "--format", "wordcrops", "--split", "test",
             "--gt", str(words / "Challenge4_Test_Task3_GT.txt"), "--images", str(words / "TestSet"),
         )  # fmt: skip
     return manifests
