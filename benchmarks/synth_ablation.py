@@ -251,40 +251,51 @@ def main() -> None:
             "--out",
             backgrounds,
         )
-    result: dict = {"machine": machine(), "config": vars(a), "datasets": {}, "ablation": {}}
-    for name, options in rows(a, backgrounds).items():
-        result["datasets"][name] = synthetic(name, options, a, out, real["vocab"])
-    for name in result["datasets"]:
-        manifests = [str(out / f"data_{name}/manifest.parquet"), real["val"]]
-        result["ablation"][name] = train_and_score(name, manifests, a.steps, tests, out)
-    everything = [str(out / "data_all/manifest.parquet"), real["val"]]
-    recut = ("--crop-augment",)
-    result["ablation"]["all+recut"] = train_and_score(
-        "all_recut", everything, a.steps, tests, out, recut
-    )
+    variants = rows(a, backgrounds)
     real_x4 = [real["train"]] * 4
-    result["recipe"] = {
-        "today": train_and_score(
-            "recipe_today",
-            [str(out / "data_today/manifest.parquet"), *real_x4],
-            a.recipe_steps,
-            tests,
-            out,
+    recut = ("--crop-augment",)
+
+    def data(name: str) -> str:
+        return str(out / f"data_{name}/manifest.parquet")
+
+    # (section, row) -> (dataset, run name, manifests, steps, training options), in the order
+    # they run: the headline rows first, so that a run stopped part-way already answers most.
+    jobs = {
+        ("ablation", "all"): ("all", "all", [data("all"), real["val"]], a.steps, ()),
+        ("recipe", "new"): ("all", "recipe_new", [data("all"), *real_x4], a.recipe_steps, recut),
+        ("recipe", "today"): (
+            "today", "recipe_today", [data("today"), *real_x4], a.recipe_steps, ()
         ),
-        "new": train_and_score(
-            "recipe_new",
-            [str(out / "data_all/manifest.parquet"), *real_x4],
-            a.recipe_steps,
-            tests,
-            out,
-            recut,
-        ),
-    }
-    Path(a.result).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.result).write_text(json.dumps(result, indent=1) + "\n")
+        **{
+            ("ablation", name): (name, name, [data(name), real["val"]], a.steps, ())
+            for name in variants
+            if name != "all"
+        },
+        ("ablation", "all+recut"): ("all", "all_recut", [data("all"), real["val"]], a.steps, recut),
+    }  # fmt: skip
+    done: dict = {"datasets": {}, "ablation": {}, "recipe": {}}
+    for (section, row), (dataset, name, manifests, steps, extra) in jobs.items():
+        done["datasets"][dataset] = synthetic(dataset, variants[dataset], a, out, real["vocab"])
+        done[section][row] = train_and_score(name, manifests, steps, tests, out, extra)
+        write_result(a, done, jobs, variants)
     headline = "official_crops" if "official_crops" in tests else "quads"
-    best = {k: v["best"][headline]["word_accuracy_alnum"] for k, v in result["ablation"].items()}
+    best = {k: v["best"][headline]["word_accuracy_alnum"] for k, v in done["ablation"].items()}
     print(json.dumps({"test": headline, **best}))
+
+
+def write_result(a: argparse.Namespace, done: dict, jobs: dict, variants: dict) -> None:
+    """The result file with the rows scored so far, in the table's order; rows still to run are
+    listed under ``pending``."""
+    order = {"ablation": [*variants, "all+recut"], "recipe": ["today", "new"]}
+    result = {"machine": machine(), "config": vars(a)}
+    result["datasets"] = {k: done["datasets"][k] for k in variants if k in done["datasets"]}
+    for section, keys in order.items():
+        result[section] = {k: done[section][k] for k in keys if k in done[section]}
+    result["pending"] = [f"{s}/{r}" for s, r in jobs if r not in done[s]]
+    path = Path(a.result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":
