@@ -92,9 +92,9 @@ def real_manifests(a: argparse.Namespace, out: Path) -> dict[str, str]:
 
 def synthetic(name: str, options: list[str] | None, a, out: Path, vocab: str) -> dict:
     """Generate one variant (once) as a manifest in the IC15 charset, all in train."""
-    target = out / f"data_{name}"
-    if (target / "manifest.parquet").is_file():
-        return json.loads((out / f"data_{name}.json").read_text())
+    target, record = out / f"data_{name}", out / f"data_{name}.json"
+    if record.is_file():  # written last: a stop before it makes the variant again
+        return json.loads(record.read_text())
     fit = ["--charset", vocab, "--case", "lower", "--overwrite", "--quiet"]
     if options is None:  # today's engine: scenes, then the manifest stage
         images = math.ceil(a.words / WORDS_PER_SCENE)
@@ -142,7 +142,8 @@ def synthetic(name: str, options: list[str] | None, a, out: Path, vocab: str) ->
         "seconds": seconds,
         "words_per_s": round(kept / seconds, 1),
     }
-    (out / f"data_{name}.json").write_text(json.dumps(info))
+    with atomic_file(record) as tmp:
+        tmp.write_text(json.dumps(info))
     return info
 
 
