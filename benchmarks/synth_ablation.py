@@ -13,8 +13,10 @@ backgrounds), all of them, and all with the training stream's crop re-cuts. The 
 row trains on all ingredients for longer (--headline-steps), for the synthetic-only target. Then
 the full recipe (synthetic + IC15 train x4, as benchmarks/ic15_recipe.sh) with the new
 engine's synthetic data and with today's, at the same steps and training options (no crop
-re-cuts: they cost the ablation row 9 points). DIR holds ch4_training_images,
-ch4_training_localization_transcription_gt, ch4_test_images and Challenge4_Test_Task1_GT.
+re-cuts: they cost the ablation row 9 points), and the new engine's recipe with the official
+crops of the IC15 training words (DIR/WordRecognition/TrainingSet) in place of quad crops.
+DIR holds ch4_training_images, ch4_training_localization_transcription_gt, ch4_test_images and
+Challenge4_Test_Task1_GT.
 The run can be stopped and started again with the same command: datasets and scored rows are
 kept in OUT (row_NAME.json), and a row's interrupted training continues from its last.pt.
 Writes benchmarks/results/synth_ablation.json (or --result).
@@ -70,7 +72,8 @@ def manifest_once(out: Path, *options: str) -> str:
 
 def real_manifests(a: argparse.Namespace, out: Path) -> dict[str, str]:
     """IC15 train (for the vocabulary and the recipe), IC15 train as val only, the IC15 test
-    words as quad crops and, where DIR/WordRecognition has them, as the official crops."""
+    words as quad crops and, where DIR/WordRecognition has them, the official crops of the test
+    words and of the training words (the latter split train/val by word, for a recipe row)."""
     train = ["--images", f"{a.ic15}/ch4_training_images"]
     train += ["--gt", f"{a.ic15}/ch4_training_localization_transcription_gt"]
     test = ["--images", f"{a.ic15}/ch4_test_images", "--gt", f"{a.ic15}/Challenge4_Test_Task1_GT"]
@@ -87,6 +90,11 @@ def real_manifests(a: argparse.Namespace, out: Path) -> dict[str, str]:
         manifests["test_crops"] = manifest_once(
             out / "test_crops", "--format", "wordcrops", "--split", "test",
             "--gt", str(words / "Challenge4_Test_Task3_GT.txt"), "--images", str(words / "TestSet"),
+        )  # fmt: skip
+    if (words / "TrainingSet" / "gt.txt").is_file():
+        manifests["train_crops"] = manifest_once(
+            out / "train_crops", "--format", "wordcrops", *fit,
+            "--gt", str(words / "TrainingSet" / "gt.txt"), "--images", str(words / "TrainingSet"),
         )  # fmt: skip
     return manifests
 
@@ -260,15 +268,16 @@ def main() -> None:
         )
     variants = rows(a, backgrounds)
     real_x4 = [real["train"]] * 4
+    word_mode = [name for name in variants if name not in ("all", "today")]
 
     def data(name: str) -> str:
         return str(out / f"data_{name}/manifest.parquet")
 
     # (section, row) -> (dataset, run name, manifests, steps, training options), in the order
     # they run: the headline row, the rows that reuse its data, the new recipe, the other word
-    # mode rows, then the two rows on today's scene-mode words (the slowest to make; today's
-    # recipe last: README's ic15_recipe.sh measures it too), so that a run stopped part-way
-    # already answers most.
+    # mode rows, the new recipe on the official training crops, then the two rows on today's
+    # scene-mode words (the slowest to make; today's recipe last: README's ic15_recipe.sh
+    # measures it too), so that a run stopped part-way already answers most.
     jobs = {
         ("synthetic_only", "all"): ("all", "all", [data("all"), real["val"]], a.headline_steps, ()),
         ("ablation", "all"): ("all", "ablation_all", [data("all"), real["val"]], a.steps, ()),
@@ -278,9 +287,21 @@ def main() -> None:
         ("recipe", "new"): ("all", "recipe_new", [data("all"), *real_x4], a.recipe_steps, ()),
         **{
             ("ablation", name): (name, f"ablation_{name}", [data(name), real["val"]], a.steps, ())
-            for name in sorted(variants, key=lambda name: name == "today")
-            if name != "all"
+            for name in word_mode
         },
+        **(
+            {
+                ("recipe", "new+official_crops"): (
+                    "all", "recipe_new_crops", [data("all"), *[real["train_crops"]] * 4],
+                    a.recipe_steps, (),
+                )
+            }
+            if "train_crops" in real
+            else {}
+        ),
+        ("ablation", "today"): (
+            "today", "ablation_today", [data("today"), real["val"]], a.steps, ()
+        ),
         ("recipe", "today"): (
             "today", "recipe_today", [data("today"), *real_x4], a.recipe_steps, ()
         ),
@@ -300,8 +321,10 @@ def write_result(a: argparse.Namespace, done: dict, jobs: dict, variants: dict) 
     """The result file with the rows scored so far, in the table's order; rows still to run are
     listed under ``pending``."""
     order = {
-        "synthetic_only": ["all"], "ablation": [*variants, "all+recut"], "recipe": ["today", "new"]
-    }  # fmt: skip
+        "synthetic_only": ["all"],
+        "ablation": [*variants, "all+recut"],
+        "recipe": ["today", "new", "new+official_crops"],
+    }
     result = {"machine": machine(), "config": vars(a)}
     result["datasets"] = {k: done["datasets"][k] for k in variants if k in done["datasets"]}
     for section, keys in order.items():
