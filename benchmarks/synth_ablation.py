@@ -273,6 +273,17 @@ def main() -> None:
     def data(name: str) -> str:
         return str(out / f"data_{name}/manifest.parquet")
 
+    crops_recipe = (  # the new recipe on the official crops of the training words, where present
+        {
+            ("recipe", "new+official_crops"): (
+                "all", "recipe_new_crops", [data("all"), *[real["train_crops"]] * 4],
+                a.recipe_steps, (),
+            )
+        }
+        if "train_crops" in real
+        else {}
+    )  # fmt: skip
+
     # (section, row) -> (dataset, run name, manifests, steps, training options), in the order
     # they run: the headline row, the rows that reuse its data, the new recipe, the other word
     # mode rows, the new recipe on the official training crops, then the two rows on today's
@@ -289,16 +300,7 @@ def main() -> None:
             ("ablation", name): (name, f"ablation_{name}", [data(name), real["val"]], a.steps, ())
             for name in word_mode
         },
-        **(
-            {
-                ("recipe", "new+official_crops"): (
-                    "all", "recipe_new_crops", [data("all"), *[real["train_crops"]] * 4],
-                    a.recipe_steps, (),
-                )
-            }
-            if "train_crops" in real
-            else {}
-        ),
+        **crops_recipe,
         ("ablation", "today"): (
             "today", "ablation_today", [data("today"), real["val"]], a.steps, ()
         ),
