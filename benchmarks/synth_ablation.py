@@ -2,7 +2,7 @@
 
     python -m benchmarks.synth_ablation --ic15 DIR [--out out/ablation] [--words 150000]
         [--steps 4000] [--headline-steps 12000] [--recipe-steps 14000] [--fonts fonts]
-        [--corpus out/corpus/en.tsv]
+        [--corpus out/corpus/en.tsv] [--rows SECTION/ROW ...]
 
 Every ablation row trains `crnn-small` on synthetic words only (same steps, seed and schedule),
 picks the checkpoint on the IC15 *training* words (a val-only manifest: none of them is trained
@@ -19,6 +19,8 @@ DIR holds ch4_training_images, ch4_training_localization_transcription_gt, ch4_t
 Challenge4_Test_Task1_GT.
 The run can be stopped and started again with the same command: datasets and scored rows are
 kept in OUT (row_NAME.json), and a row's interrupted training continues from its last.pt.
+--rows SECTION/ROW ... runs only those rows (e.g. the headline alone with more steps, into its
+own OUT and --result).
 Writes benchmarks/results/synth_ablation.json (or --result).
 """
 
@@ -248,6 +250,12 @@ def main() -> None:
     p.add_argument("--corpus", default="out/corpus/en.tsv", help="make corpus' file")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--result", default=str(RESULTS / "synth_ablation.json"))
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        metavar="SECTION/ROW",
+        help="run only these rows, e.g. synthetic_only/all (default: every row)",
+    )
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -308,14 +316,22 @@ def main() -> None:
             "today", "recipe_today", [data("today"), *real_x4], a.recipe_steps, ()
         ),
     }  # fmt: skip
+    if a.rows:
+        unknown = sorted(set(a.rows) - {f"{s}/{r}" for s, r in jobs})
+        if unknown:
+            p.error(f"--rows: no such row {', '.join(unknown)} (rows: SECTION/ROW as in the JSON)")
+        jobs = {(s, r): job for (s, r), job in jobs.items() if f"{s}/{r}" in a.rows}
     done: dict = {"datasets": {}, "synthetic_only": {}, "ablation": {}, "recipe": {}}
     for (section, row), (dataset, name, manifests, steps, extra) in jobs.items():
         done["datasets"][dataset] = synthetic(dataset, variants[dataset], a, out, real["vocab"])
         done[section][row] = train_and_score(name, manifests, steps, tests, out, extra)
         write_result(a, done, jobs, variants)
     headline = "official_crops" if "official_crops" in tests else "quads"
-    best = {k: v["best"][headline]["word_accuracy_alnum"] for k, v in done["ablation"].items()}
-    best["headline"] = done["synthetic_only"]["all"]["best"][headline]["word_accuracy_alnum"]
+    best = {
+        f"{section}/{row}": scores["best"][headline]["word_accuracy_alnum"]
+        for section in ("synthetic_only", "ablation", "recipe")
+        for row, scores in done[section].items()
+    }
     print(json.dumps({"test": headline, **best}))
 
 
