@@ -335,7 +335,7 @@ def main() -> None:
     }  # fmt: skip
     if a.rows:
         jobs = {(s, r): job for (s, r), job in jobs.items() if f"{s}/{r}" in a.rows}
-    done: dict = {"datasets": {}, "synthetic_only": {}, "ablation": {}, "recipe": {}}
+    done: dict = {"datasets": {}, **{section: {} for section in TABLE}}
     for (section, row), (dataset, name, manifests, steps, extra) in jobs.items():
         done["datasets"][dataset] = synthetic(dataset, variants[dataset], a, out, real["vocab"])
         done[section][row] = train_and_score(name, manifests, steps, tests, out, extra)
@@ -343,7 +343,7 @@ def main() -> None:
     headline = "official_crops" if "official_crops" in tests else "quads"
     best = {
         f"{section}/{row}": scores["best"][headline]["word_accuracy_alnum"]
-        for section in ("synthetic_only", "ablation", "recipe")
+        for section in TABLE
         for row, scores in done[section].items()
     }
     print(json.dumps({"test": headline, **best}))
