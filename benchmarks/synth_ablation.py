@@ -1,8 +1,8 @@
 """Ablation of `textrec synth` on ICDAR 2015, and the from-scratch recipe with the new engine.
 
     python -m benchmarks.synth_ablation --ic15 DIR [--out out/ablation] [--words 150000]
-        [--steps 4000] [--headline-steps 12000] [--recipe-steps 14000] [--fonts fonts]
-        [--corpus out/corpus/en.tsv] [--rows SECTION/ROW ...]
+        [--steps 4000] [--headline-steps 12000] [--recipe-steps 14000] [--finetune-steps 16000]
+        [--fonts fonts] [--corpus out/corpus/en.tsv] [--rows SECTION/ROW ...]
 
 Every ablation row trains `crnn-small` on synthetic words only (same steps, seed and schedule),
 picks the checkpoint on the IC15 *training* words (a val-only manifest: none of them is trained
@@ -14,7 +14,10 @@ row trains on all ingredients for longer (--headline-steps), for the synthetic-o
 the full recipe (synthetic + IC15 train x4, as benchmarks/ic15_recipe.sh) with the new
 engine's synthetic data and with today's, at the same steps and training options (no crop
 re-cuts: they cost the ablation row 9 points), and the new engine's recipe with the official
-crops of the IC15 training words (DIR/WordRecognition/TrainingSet) in place of quad crops.
+crops of the IC15 training words (DIR/WordRecognition/TrainingSet) in place of quad crops, and
+the two-stage recipe: the headline row's best.pt fine-tuned on its synthetic words and those
+official crops (x --finetune-repeats) for --finetune-steps at --finetune-lr; its training time
+is both stages' (``total_train_seconds``).
 DIR holds ch4_training_images, ch4_training_localization_transcription_gt, ch4_test_images and
 Challenge4_Test_Task1_GT.
 The run can be stopped and started again with the same command: datasets and scored rows are
@@ -52,8 +55,10 @@ TABLE = {  # the result file's sections and rows, in README's order
         "all",
         "all+recut",
     ],
-    "recipe": ["today", "new", "new+official_crops"],
+    "recipe": ["today", "new", "new+official_crops", "two_stage"],
 }
+#: The two-stage recipe starts from this row's best.pt (it is trained first when missing).
+PRETRAINED = "synthetic_only/all"
 
 
 def run(*args: str) -> float:
@@ -179,11 +184,15 @@ def train_and_score(
     tests: dict[str, str],
     out: Path,
     extra: tuple[str, ...] = (),
+    init: str | None = None,
+    lr: str = "2e-3",
 ) -> dict:
-    """Train crnn-small for ``steps``; score best.pt (chosen on the val split) and last.pt on each
-    test manifest. A scored row is read back from OUT/row_NAME.json, a finished training from
-    OUT/trained_NAME.json; an interrupted one continues from its last.pt (``train_seconds`` then
-    counts the last invocation only; None when a stop came between its end and that file)."""
+    """Train crnn-small for ``steps`` (from run ``init``'s best.pt when given); score best.pt
+    (chosen on the val split) and last.pt on each test manifest. A scored row is read back from
+    OUT/row_NAME.json, a finished training from OUT/trained_NAME.json; an interrupted one
+    continues from its last.pt (``train_seconds`` then counts the last invocation only; None when
+    a stop came between its end and that file). With ``init``, ``total_train_seconds`` adds
+    that run's training time."""
     done = out / f"row_{name}.json"
     if done.is_file():
         return json.loads(done.read_text())
@@ -192,6 +201,8 @@ def train_and_score(
     if not trained.is_file():
         resumed = (run_dir / "last.pt").is_file()
         args = [arg for m in manifests for arg in ("--manifest", m)]
+        if init and not resumed:
+            args += ["--init", str(out / f"run_{init}" / "best.pt")]
         seconds = (
             None
             if evaluated_step(run_dir) >= steps
@@ -203,7 +214,7 @@ def train_and_score(
                 "--max-steps",
                 str(steps),
                 "--lr",
-                "2e-3",
+                lr,
                 "--eval-every",
                 str(max(steps // 6, min(steps, 1000))),
                 "--quiet",
@@ -213,7 +224,12 @@ def train_and_score(
         )
         with atomic_file(trained) as tmp:
             tmp.write_text(json.dumps({"train_seconds": seconds, "resumed": resumed}))
-    scores = {**json.loads(trained.read_text()), "train_options": list(extra)}
+    scores = {**json.loads(trained.read_text()), "train_options": list(extra), "lr": lr}
+    if init:
+        first = json.loads((out / f"trained_{init}.json").read_text())["train_seconds"]
+        seconds = scores["train_seconds"]
+        scores |= {"init": init, "init_train_seconds": first}
+        scores["total_train_seconds"] = None if None in (first, seconds) else first + seconds
     for checkpoint in ("best", "last"):
         scores[checkpoint] = {}
         for test_name, test in tests.items():
@@ -260,6 +276,19 @@ def main() -> None:
         "--headline-steps", type=int, default=12_000, help="steps of the all-ingredients headline"
     )
     p.add_argument("--recipe-steps", type=int, default=14_000, help="steps of the full recipe")
+    p.add_argument(
+        "--finetune-steps",
+        type=int,
+        default=16_000,
+        help="steps of the two-stage recipe's second stage (from the headline's best.pt)",
+    )
+    p.add_argument("--finetune-lr", default="1e-3", help="its peak learning rate")
+    p.add_argument(
+        "--finetune-repeats",
+        type=int,
+        default=16,
+        help="times the official training crops are listed beside the synthetic words there",
+    )
     p.add_argument("--fonts", default="fonts", help="make fonts' folder")
     p.add_argument("--corpus", default="out/corpus/en.tsv", help="make corpus' file")
     p.add_argument("--seed", type=int, default=1)
@@ -298,47 +327,55 @@ def main() -> None:
     def data(name: str) -> str:
         return str(out / f"data_{name}/manifest.parquet")
 
-    crops_recipe = (  # the new recipe on the official crops of the training words, where present
+    crops = [real["train_crops"]] if "train_crops" in real else []
+    crops_recipes = (  # the recipes on the official crops of the training words, where present
         {
             ("recipe", "new+official_crops"): (
-                "all", "recipe_new_crops", [data("all"), *[real["train_crops"]] * 4],
-                a.recipe_steps, (),
-            )
+                "all", "recipe_new_crops", [data("all"), *crops * 4], a.recipe_steps, {},
+            ),
+            ("recipe", "two_stage"): (  # fine-tunes the headline row's best.pt
+                "all", "recipe_two_stage", [data("all"), *crops * a.finetune_repeats],
+                a.finetune_steps, {"init": "all", "lr": a.finetune_lr},
+            ),
         }
-        if "train_crops" in real
+        if crops
         else {}
     )  # fmt: skip
 
-    # (section, row) -> (dataset, run name, manifests, steps, training options), in the order
-    # they run: the headline row, the rows that reuse its data, the new recipe, the other word
-    # mode rows, the new recipe on the official training crops, then the two rows on today's
+    # (section, row) -> (dataset, run name, manifests, steps, train_and_score options), in the
+    # order they run: the headline row, the rows that reuse its data, the new recipe, the other
+    # word mode rows, the recipes on the official training crops, then the two rows on today's
     # scene-mode words (the slowest to make; today's recipe last: README's ic15_recipe.sh
     # measures it too), so that a run stopped part-way already answers most.
     jobs = {
-        ("synthetic_only", "all"): ("all", "all", [data("all"), real["val"]], a.headline_steps, ()),
-        ("ablation", "all"): ("all", "ablation_all", [data("all"), real["val"]], a.steps, ()),
+        ("synthetic_only", "all"): ("all", "all", [data("all"), real["val"]], a.headline_steps, {}),
+        ("ablation", "all"): ("all", "ablation_all", [data("all"), real["val"]], a.steps, {}),
         ("ablation", "all+recut"): (
-            "all", "ablation_all_recut", [data("all"), real["val"]], a.steps, ("--crop-augment",)
+            "all", "ablation_all_recut", [data("all"), real["val"]], a.steps,
+            {"extra": ("--crop-augment",)},
         ),
-        ("recipe", "new"): ("all", "recipe_new", [data("all"), *real_x4], a.recipe_steps, ()),
+        ("recipe", "new"): ("all", "recipe_new", [data("all"), *real_x4], a.recipe_steps, {}),
         **{
-            ("ablation", name): (name, f"ablation_{name}", [data(name), real["val"]], a.steps, ())
+            ("ablation", name): (name, f"ablation_{name}", [data(name), real["val"]], a.steps, {})
             for name in word_mode
         },
-        **crops_recipe,
+        **crops_recipes,
         ("ablation", "today"): (
-            "today", "ablation_today", [data("today"), real["val"]], a.steps, ()
+            "today", "ablation_today", [data("today"), real["val"]], a.steps, {}
         ),
         ("recipe", "today"): (
-            "today", "recipe_today", [data("today"), *real_x4], a.recipe_steps, ()
+            "today", "recipe_today", [data("today"), *real_x4], a.recipe_steps, {}
         ),
     }  # fmt: skip
     if a.rows:
-        jobs = {(s, r): job for (s, r), job in jobs.items() if f"{s}/{r}" in a.rows}
+        wanted = set(a.rows)
+        if "recipe/two_stage" in wanted and ("recipe", "two_stage") in jobs:
+            wanted.add(PRETRAINED)  # its first stage (read back from OUT when scored there)
+        jobs = {(s, r): job for (s, r), job in jobs.items() if f"{s}/{r}" in wanted}
     done: dict = {"datasets": {}, **{section: {} for section in TABLE}}
-    for (section, row), (dataset, name, manifests, steps, extra) in jobs.items():
+    for (section, row), (dataset, name, manifests, steps, options) in jobs.items():
         done["datasets"][dataset] = synthetic(dataset, variants[dataset], a, out, real["vocab"])
-        done[section][row] = train_and_score(name, manifests, steps, tests, out, extra)
+        done[section][row] = train_and_score(name, manifests, steps, tests, out, **options)
         write_result(a, done, jobs)
     headline = "official_crops" if "official_crops" in tests else "quads"
     best = {
