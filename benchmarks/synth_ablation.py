@@ -282,7 +282,7 @@ def main() -> None:
         default=16_000,
         help="steps of the two-stage recipe's second stage (from the headline's best.pt)",
     )
-    p.add_argument("--finetune-lr", default="1e-3", help="its peak learning rate")
+    p.add_argument("--finetune-lr", default="1e-3", help="peak learning rate of that second stage")
     p.add_argument(
         "--finetune-repeats",
         type=int,
