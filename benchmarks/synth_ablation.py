@@ -62,10 +62,28 @@ PRETRAINED = "synthetic_only/all"
 
 
 def run(*args: str) -> float:
-    """Run a textrec command; its wall-clock seconds."""
+    """Run a textrec command; its wall-clock seconds. A failed command (it has printed its own
+    one-line error) ends the script with its exit code."""
     start = time.perf_counter()
-    subprocess.run([*TEXTREC, *args], check=True)
+    code = subprocess.run([*TEXTREC, *args]).returncode
+    if code:
+        raise SystemExit(code)
     return round(time.perf_counter() - start, 1)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def positive_number(text: str) -> str:
+    """argparse type: a finite number > 0, kept as written (it is passed on to textrec)."""
+    if not 0 < float(text) < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return text
 
 
 def rows(a: argparse.Namespace, backgrounds: str) -> dict[str, list[str] | None]:
@@ -270,22 +288,36 @@ def main() -> None:
     )
     p.add_argument("--ic15", required=True)
     p.add_argument("--out", default="out/ablation")
-    p.add_argument("--words", type=int, default=150_000, help="words per synthetic variant")
-    p.add_argument("--steps", type=int, default=4000, help="training steps per ablation row")
     p.add_argument(
-        "--headline-steps", type=int, default=12_000, help="steps of the all-ingredients headline"
+        "--words", type=positive_int, default=150_000, help="words per synthetic variant"
     )
-    p.add_argument("--recipe-steps", type=int, default=14_000, help="steps of the full recipe")
+    p.add_argument(
+        "--steps", type=positive_int, default=4000, help="training steps per ablation row"
+    )
+    p.add_argument(
+        "--headline-steps",
+        type=positive_int,
+        default=12_000,
+        help="steps of the all-ingredients headline",
+    )
+    p.add_argument(
+        "--recipe-steps", type=positive_int, default=14_000, help="steps of the full recipe"
+    )
     p.add_argument(
         "--finetune-steps",
-        type=int,
+        type=positive_int,
         default=16_000,
         help="steps of the two-stage recipe's second stage (from the headline's best.pt)",
     )
-    p.add_argument("--finetune-lr", default="1e-3", help="peak learning rate of that second stage")
+    p.add_argument(
+        "--finetune-lr",
+        type=positive_number,
+        default="1e-3",
+        help="peak learning rate of that second stage",
+    )
     p.add_argument(
         "--finetune-repeats",
-        type=int,
+        type=positive_int,
         default=16,
         help="times the official training crops are listed beside the synthetic words there",
     )
@@ -303,6 +335,8 @@ def main() -> None:
     unknown = sorted(set(a.rows or ()) - {f"{s}/{r}" for s, rows in TABLE.items() for r in rows})
     if unknown:
         p.error(f"--rows: no such row {', '.join(unknown)} (SECTION/ROW as in the result file)")
+    if not Path(a.ic15).is_dir():
+        p.error(f"--ic15: {a.ic15} is not a folder")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     real = real_manifests(a, out)
