@@ -5,7 +5,8 @@ dependency of this benchmark only), and any number of textrec models (checkpoint
 names such as ``easyocr:english_g2`` for zero-shot). Every row is scored by
 :func:`textrec_model.metrics.compute_metrics` on the same labels (exact, case-insensitive,
 alphanumeric), on all words and on an optional subset (e.g. IC15-1811), and timed with one
-thread (crops/s per thread, median of ``--rounds``).
+thread (crops/s per thread, median of ``--rounds``). ``--rotate`` (repeatable) scores each textrec
+model once per setting (``textrec eval --rotate``); PP-OCRv4 through RapidOCR reads crops as given.
 
     python -m benchmarks.ic15_table --manifest out/ic15_test_crops/manifest.parquet \\
         --model easyocr:english_g2 --model out/ft/best.pt --out benchmarks/results/ic15_table.json
@@ -28,7 +29,7 @@ import torch
 from benchmarks.common import machine, median
 from textrec_data.preprocess import decode_crop
 from textrec_model.metrics import compute_metrics
-from textrec_model.recognizer import Recognizer
+from textrec_model.recognizer import ROTATIONS, DecodeConfig, Recognizer
 
 
 def read_test_words(manifest: str, split: str) -> pd.DataFrame:
@@ -53,8 +54,9 @@ def ppocr_reader():
     return read
 
 
-def textrec_reader(source: str):
-    """A textrec Recognizer (checkpoint, ONNX or pretrained name) as crops in, texts out."""
+def textrec_reader(source: str, rotate: str = "none"):
+    """A textrec Recognizer (checkpoint, ONNX or pretrained name) as crops in, texts out; crops
+    taller than wide also read turned with ``rotate`` ``vertical``."""
     recognizer = (
         Recognizer.from_onnx(source, threads=1)
         if source.endswith(".onnx")
@@ -63,7 +65,7 @@ def textrec_reader(source: str):
 
     def read(crops: list[np.ndarray]) -> list[str]:
         rgb = [crop[:, :, ::-1] for crop in crops]
-        return [p.text for p in recognizer.predict(rgb)]
+        return [p.text for p in recognizer.predict(rgb, DecodeConfig(rotate=rotate))]
 
     return read
 
@@ -91,6 +93,9 @@ def main() -> None:
     parser.add_argument("--model", action="append", default=[], help="textrec model (repeat)")
     parser.add_argument("--subset", help="file of image ids (one per line), e.g. IC15-1811")
     parser.add_argument("--no-ppocr", action="store_true", help="skip PP-OCRv4")
+    parser.add_argument(
+        "--rotate", action="append", choices=ROTATIONS, help="textrec models' --rotate (repeat)"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/ic15_table.json")
     args = parser.parse_args()
@@ -104,7 +109,10 @@ def main() -> None:
     if not args.no_ppocr:
         rows.append(score("PP-OCRv4 rec", ppocr_reader(), crops, labels, subset, args.rounds))
     for model in args.model:
-        rows.append(score(model, textrec_reader(model), crops, labels, subset, args.rounds))
+        for rotate in args.rotate or ["none"]:
+            read = textrec_reader(model, rotate)
+            name = model if rotate == "none" else f"{model} --rotate {rotate}"
+            rows.append(score(name, read, crops, labels, subset, args.rounds))
     for row in rows:
         a, s = row["all"], row["subset"]
         print(

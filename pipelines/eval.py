@@ -6,7 +6,7 @@ import click
 
 from pipelines.common import user_errors
 from textrec_model.evaluate import EvalConfig, evaluate
-from textrec_model.recognizer import DECODERS
+from textrec_model.recognizer import DECODERS, ROTATIONS
 
 
 def format_report(report: dict) -> str:
@@ -21,8 +21,8 @@ def format_report(report: dict) -> str:
             f"{m['word_accuracy_alnum']:>7.4f} {m['cer']:>7.4f} {m['ned']:>7.4f}"
         )
     lines.append(
-        f"decoder {report['decoder']}; labels outside the model's charset: "
-        f"{report['out_of_charset']}; {report['words_per_second']} words/s"
+        f"decoder {report['decoder']}; rotate {report['rotate']}; labels outside the model's "
+        f"charset: {report['out_of_charset']}; {report['words_per_second']} words/s"
     )
     return "\n".join(lines)
 
@@ -43,6 +43,11 @@ def format_report(report: dict) -> str:
 )  # fmt: skip
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True, help="For --decoder beam.")
+@click.option(
+    "--rotate", type=click.Choice(ROTATIONS), default="none", show_default=True,
+    help="vertical: a crop taller than wide is also read turned 90 degrees each way; "
+    "the most confident reading wins.",
+)  # fmt: skip
 @click.option(
     "--lexicon",
     type=click.Path(),

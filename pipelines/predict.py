@@ -14,7 +14,13 @@ from textrec_model.predict import (
     predict_records,
     write_records,
 )
-from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_lexicon
+from textrec_model.recognizer import (
+    DECODERS,
+    ROTATIONS,
+    DecodeConfig,
+    Recognizer,
+    read_lexicon,
+)
 
 
 @click.command("predict")
@@ -34,9 +40,16 @@ from textrec_model.recognizer import DECODERS, DecodeConfig, Recognizer, read_le
 )  # fmt: skip
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True)
+@click.option(
+    "--rotate", type=click.Choice(ROTATIONS), default="none", show_default=True,
+    help="vertical: a crop taller than wide is also read turned 90 degrees each way; "
+    "the most confident reading wins.",
+)  # fmt: skip
 @click.option("--lexicon", type=click.Path(), help="Word list: answer with lexicon words only.")
 @user_errors
-def command(crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, lexicon):
+def command(
+    crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, rotate, lexicon
+):
     """Recognize word-crop images (CROPS...), or with --images/--gt the words of scene images,
     cropped by their quads exactly as `textrec manifest` does. GT lines may omit the
     transcription (8 coordinates: a detector's output); `###` and unusable lines are skipped
@@ -53,7 +66,7 @@ def command(crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_
     if out:
         check_records_out(out, inputs)  # before the work; again under a lock when writing
     recognizer = Recognizer.load(checkpoint, onnx, batch_size)
-    decode = DecodeConfig(decoder, beam_width, read_lexicon(lexicon) if lexicon else None)
+    decode = DecodeConfig(decoder, beam_width, read_lexicon(lexicon) if lexicon else None, rotate)
     if crops:
         sources, images_in = load_crop_files(crops)
     else:

@@ -14,7 +14,7 @@ from pipelines.manifest import command as manifest_command
 from pipelines.predict import command as predict_command
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import alnum_fold
-from textrec_model.recognizer import SHIPPED_WEIGHTS, Recognizer
+from textrec_model.recognizer import SHIPPED_WEIGHTS, DecodeConfig, Recognizer, crop_turns
 
 CROPS = Path(__file__).parent / "fixtures" / "easyocr_crops"
 #: The words tests/fixtures/make_easyocr_fixture.py rendered into those crops.
@@ -43,6 +43,23 @@ def test_shipped_model_reads_rendered_words():
     assert sum(right) >= 5, dict(zip(names, texts, strict=True))
 
 
+def test_rotate_vertical_reads_words_standing_on_end():
+    """Words turned a quarter turn either way are misread as given and read with --rotate
+    vertical; crops wider than tall are read exactly as without it."""
+    names = [n for n in sorted(TRUTH) if len(TRUTH[n]) > 1]
+    crops = [cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE) for n in names]
+    assert all(c.shape[1] > c.shape[0] for c in crops)
+    shipped, vertical = Recognizer.pretrained(), DecodeConfig(rotate="vertical")
+    upright = [p.text for p in shipped.predict(crops)]
+    assert [p.text for p in shipped.predict(crops, vertical)] == upright
+    for turn in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
+        standing = [cv2.rotate(c, turn) for c in crops]
+        assert all(len(crop_turns(c, "vertical")) == 3 for c in standing)
+        as_given = [p.text for p in shipped.predict(standing)]
+        assert sum(t == u for t, u in zip(as_given, upright, strict=True)) <= 1, as_given
+        assert [p.text for p in shipped.predict(standing, vertical)] == upright
+
+
 def test_predict_and_eval_use_the_shipped_model_without_checkpoint(tmp_path):
     files = [str(CROPS / f"{n}.png") for n in sorted(TRUTH)]
     result = CliRunner().invoke(predict_command, files)
@@ -65,3 +82,40 @@ def test_predict_and_eval_use_the_shipped_model_without_checkpoint(tmp_path):
     report = json.loads((tmp_path / "e" / "report.json").read_text())
     assert report["n"] == 6 and report["config"]["checkpoint"] is None
     assert report["word_accuracy_alnum"] >= 5 / 6 - 1e-9, scored.output
+
+
+def test_eval_and_predict_take_rotate(tmp_path):
+    """`--rotate vertical` on the CLI: eval scores turned words better and records the choice,
+    predict prints the upright readings; an unknown choice exits 2."""
+    names = [n for n in sorted(TRUTH) if len(TRUTH[n]) > 1]
+    standing = tmp_path / "standing"
+    standing.mkdir()
+    for n in names:
+        crop = cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(standing / f"{n}.png"), cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE))
+    gt = tmp_path / "gt.txt"
+    gt.write_text("".join(f'{n}.png, "{TRUTH[n]}"\n' for n in names))
+    args = ["--format", "wordcrops", "--images", str(standing), "--gt", str(gt)]
+    args += ["--out", str(tmp_path / "m"), "--split", "test"]
+    built = CliRunner().invoke(manifest_command, args)
+    assert built.exit_code == 0, built.output
+    manifest = str(tmp_path / "m" / "manifest.parquet")
+    accuracy = {}
+    for rotate in ("none", "vertical"):
+        out = tmp_path / f"e_{rotate}"
+        args = ["--manifest", manifest, "--out", str(out), "--quiet"]
+        scored = CliRunner().invoke(eval_command, [*args, "--rotate", rotate])
+        assert scored.exit_code == 0, scored.output
+        report = json.loads((out / "report.json").read_text())
+        assert report["rotate"] == rotate == report["config"]["rotate"]
+        accuracy[rotate] = report["word_accuracy_alnum"]
+    assert accuracy["none"] <= 0.2 and accuracy["vertical"] >= 0.8, accuracy
+
+    files = [str(standing / f"{n}.png") for n in names]
+    printed = CliRunner().invoke(predict_command, [*files, "--rotate", "vertical"])
+    assert printed.exit_code == 0, printed.output
+    texts = [line.split("\t")[1] for line in printed.output.strip().splitlines()]
+    right = [alnum_fold(t) == alnum_fold(TRUTH[n]) for n, t in zip(names, texts, strict=True)]
+    assert sum(right) >= 4, texts
+    refused = CliRunner().invoke(predict_command, [*files, "--rotate", "sideways"])
+    assert refused.exit_code == 2 and "sideways" in refused.output

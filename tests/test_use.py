@@ -12,7 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from manifest_factory import word_crop, write_manifest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from pipelines.eval import command as eval_command
 from pipelines.export import command as export_command
@@ -121,6 +121,24 @@ def test_to_model_channels_accepts_common_layouts():
     assert to_model_channels(Image.new("RGBA", (7, 5))).shape == (5, 7)
     with pytest.raises(ValueError, match="shape"):
         to_model_channels(np.zeros((5, 7, 2)))
+
+
+def test_manifest_crops_and_image_files_become_the_same_grey(tmp_path):
+    """A PNG with a gAMA chunk (as the official ICDAR 2015 crops carry) decodes from a manifest
+    to the grey that `textrec predict` makes of the same file: training, eval and predict see
+    one image, not the decoder's gamma-corrected grey."""
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 60, 3), dtype=np.uint8)
+    info = PngImagePlugin.PngInfo()
+    info.add(b"gAMA", (45455).to_bytes(4, "big"))
+    path = tmp_path / "word.png"
+    Image.fromarray(rgb).save(path, pnginfo=info)
+    grey = decode_crop(path.read_bytes())
+    assert grey.shape == (20, 60)
+    assert np.array_equal(grey, to_model_channels(Image.open(path)))
+    assert np.array_equal(grey, to_model_channels(rgb))
+    assert np.array_equal(decode_crop(path.read_bytes(), channels=3), rgb)
+    luma = rgb.astype(float) @ [0.299, 0.587, 0.114]
+    assert np.abs(grey - luma).max() <= 1
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

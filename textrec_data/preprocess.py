@@ -69,16 +69,23 @@ def decode_crop(data: bytes, channels: int = 1) -> np.ndarray | None:
     """Encoded image bytes (a manifest crop) as uint8 ``(h, w)`` grayscale (``channels=1``) or
     ``(h, w, 3)`` RGB; None when the bytes do not decode (or are over OpenCV's size limit). EXIF
     orientation is ignored, as by the manifest stage (a JPEG crop kept as it came has the pixels
-    the stage measured)."""
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    flag |= cv2.IMREAD_IGNORE_ORIENTATION
+    the stage measured). Grey is :func:`rgb_to_gray` of the colour pixels, as for an image
+    given to :func:`to_model_channels`, never the decoder's own grey conversion (libpng's
+    applies a PNG's gAMA chunk: tens of levels away on the official ICDAR 2015 crops)."""
+    flag = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
     except cv2.error:
         return None
-    if image is not None and channels == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return image
+    if image is None:
+        return None
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if channels == 1 else cv2.COLOR_BGR2RGB)
+
+
+def rgb_to_gray(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB ``(H, W, 3)`` as grey ``(H, W)``: 0.299 R + 0.587 G + 0.114 B (ITU-R 601),
+    the one conversion a crop takes on its way to a grayscale model."""
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
 
 
 def to_uint8(array: np.ndarray) -> np.ndarray:
@@ -98,12 +105,14 @@ def to_uint8(array: np.ndarray) -> np.ndarray:
 
 
 def to_model_channels(image: np.ndarray | Image.Image, channels: int = 1) -> np.ndarray:
-    """A word crop as uint8 ``(H, W)`` (``channels=1``) or ``(H, W, 3)`` RGB: PIL images of any
-    mode, or arrays ``(H, W)``, ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (RGBA). Images of another
-    depth than 8 bits are scaled by :func:`to_uint8`."""
+    """A word crop as uint8 ``(H, W)`` (``channels=1``, by :func:`rgb_to_gray`) or ``(H, W, 3)``
+    RGB: PIL images of any mode, or arrays ``(H, W)``, ``(H, W, 3)`` (RGB) or ``(H, W, 4)``
+    (RGBA). Images of another depth than 8 bits are scaled by :func:`to_uint8`."""
     if isinstance(image, Image.Image) and image.mode.startswith(("I", "F")):
         image = np.asarray(image)  # 16/32-bit integer or float pixels: scaled below
-    if not isinstance(image, Image.Image):
+    if isinstance(image, Image.Image):
+        array = np.asarray(image.convert("L" if image.mode in ("1", "L") else "RGB"))
+    else:
         array = np.asarray(image)
         if array.ndim not in (2, 3) or array.shape[0] < 1 or array.shape[1] < 1:
             raise ValueError(f"expected an image (H, W) or (H, W, 3|4), got shape {array.shape}")
@@ -111,8 +120,11 @@ def to_model_channels(image: np.ndarray | Image.Image, channels: int = 1) -> np.
             raise ValueError(f"expected an image (H, W) or (H, W, 3|4), got shape {array.shape}")
         if array.dtype != np.uint8:
             array = to_uint8(array)
-        image = Image.fromarray(array[:, :, :3] if array.ndim == 3 else array)
-    return np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        array = array[:, :, :3] if array.ndim == 3 else array
+    array = np.ascontiguousarray(array)
+    if channels == 1:
+        return array if array.ndim == 2 else rgb_to_gray(array)
+    return array if array.ndim == 3 else cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
 
 
 def scale_crop(image: np.ndarray, width: int, spec: InputSpec) -> np.ndarray:

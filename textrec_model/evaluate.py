@@ -75,11 +75,12 @@ class EvalConfig:
     lexicon: str | None = None
     onnx: str | None = None
     subset: str | None = None
+    rotate: str = "none"
 
     def __post_init__(self) -> None:
-        """Refuse unusable options by name (the decoder and beam width: :class:`DecodeConfig`)."""
+        """Refuse unusable options by name (decoder, beam width, rotate: :class:`DecodeConfig`)."""
         check_value("--batch-size", self.batch_size, BATCH_SIZE)
-        DecodeConfig(self.decoder, self.beam_width)
+        DecodeConfig(self.decoder, self.beam_width, rotate=self.rotate)
 
     def inputs(self) -> list[tuple[str, str | None]]:
         """The files eval reads, by option: --out may not be, contain or lie inside one."""
@@ -160,7 +161,7 @@ def _predict_readable(
 def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     recognizer = Recognizer.load(config.checkpoint, config.onnx, config.batch_size)
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
-    decode = DecodeConfig(config.decoder, config.beam_width, lexicon)
+    decode = DecodeConfig(config.decoder, config.beam_width, lexicon, config.rotate)
     listed = set(read_subset(config.subset)) if config.subset else None
     rows, manifest_case = _read_split(config.manifest, config.split, listed)
     subset = _subset_report(config, listed, rows["stem"]) if listed is not None else None
@@ -193,6 +194,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
         },
         "decoder": config.decoder if not lexicon else f"{config.decoder}+lexicon",
         "lexicon_words": len(lexicon) if lexicon else None,
+        "rotate": config.rotate,
         "charset_case": charset.case,
         "manifest_case": manifest_case,
         "char_confusions": char_confusions(

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -32,6 +33,11 @@ from textrec_model.pretrained import load_pretrained
 from textrec_model.transfer import is_named_source
 
 DECODERS = ("greedy", "beam")
+#: ``--rotate``: read each crop as given (``none``), or also read a crop taller than wide turned
+#: a quarter turn each way and keep the most confident of the three readings (``vertical``:
+#: words running down or up a sign, which loose axis-aligned boxes such as the official ICDAR
+#: 2015 crops leave standing on end).
+ROTATIONS = ("none", "vertical")
 #: Beam widths and batch sizes the CLI and the API take.
 BEAM_WIDTH = Bound(1, 1000)
 BATCH_SIZE = Bound(1, 65536)
@@ -58,16 +64,29 @@ class Prediction:
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    """How logits become text: ``greedy`` or ``beam`` (CTC prefix beam of ``beam_width``);
-    with a ``lexicon``, the lexicon word that best explains the logits."""
+    """How crops become text: logits by ``greedy`` or ``beam`` decoding (CTC prefix beam of
+    ``beam_width``); with a ``lexicon``, the lexicon word that best explains the logits; which
+    turns of a crop are read (``rotate``, one of :data:`ROTATIONS`)."""
 
     decoder: str = "greedy"
     beam_width: int = 10
     lexicon: tuple[str, ...] | None = None
+    rotate: str = "none"
 
     def __post_init__(self) -> None:
         check_choice("--decoder", self.decoder, DECODERS)
         check_value("--beam-width", self.beam_width, BEAM_WIDTH)
+        check_choice("--rotate", self.rotate, ROTATIONS)
+
+
+def crop_turns(crop: np.ndarray, rotate: str) -> list[np.ndarray]:
+    """The views of ``crop`` (H, W) or (H, W, C) that ``rotate`` reads, the crop as given first:
+    with ``vertical``, a crop taller than wide also turned 90 degrees counter-clockwise (text
+    running down) and clockwise (text running up)."""
+    if rotate == "vertical" and crop.shape[0] > crop.shape[1]:
+        turns = (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_90_CLOCKWISE)
+        return [crop, *(cv2.rotate(crop, turn) for turn in turns)]
+    return [crop]
 
 
 def read_lexicon(path: str | Path) -> tuple[str, ...]:
@@ -230,7 +249,9 @@ class Recognizer:
         decode: DecodeConfig | None = None,
         progress: bool = False,
     ) -> list[Prediction]:
-        """Recognize word crops (numpy arrays or PIL images), in input order."""
+        """Recognize word crops (numpy arrays or PIL images), in input order. With
+        ``decode.rotate`` ``vertical``, a crop's answer is its most confident turn's
+        (:func:`crop_turns`)."""
         decode = decode or DecodeConfig()
         lexicon = None
         if decode.lexicon:
@@ -238,14 +259,25 @@ class Recognizer:
                 lexicon = Lexicon.build(decode.lexicon, self.charset)
             except ValueError as exc:
                 raise InputError(f"--lexicon: {exc}") from exc
-        crops = [to_model_channels(image, self.spec.channels) for image in images]
-        out: list[Prediction | None] = [None] * len(crops)
-        bar = tqdm(total=len(crops), desc="predict", unit="word", disable=not progress)
-        for index, logits, steps in self.logits(crops):
-            for i, prediction in zip(
+        views: list[np.ndarray] = []
+        owners: list[int] = []  # views[j] is a turn of crop owners[j]
+        for i, image in enumerate(images):
+            turns = crop_turns(to_model_channels(image, self.spec.channels), decode.rotate)
+            views += turns
+            owners += [i] * len(turns)
+        out: list[Prediction | None] = [None] * len(images)
+        # per crop, the best (confidence, -view index) so far: the most confident turn wins,
+        # and on a tie the earlier view (the crop as given)
+        best: list[tuple[float, int]] = [(-1.0, 0)] * len(images)
+        bar = tqdm(total=len(views), desc="predict", unit="crop", disable=not progress)
+        for index, logits, steps in self.logits(views):
+            for j, prediction in zip(
                 index, self.decode(logits, steps, decode, lexicon), strict=True
             ):
-                out[i] = prediction
+                key = (prediction.confidence, -j)
+                if key > best[owners[j]]:
+                    best[owners[j]] = key
+                    out[owners[j]] = prediction
             bar.update(len(index))
         bar.close()
         return out  # type: ignore[return-value]
