@@ -70,7 +70,7 @@ def command(
     if crops:
         sources, images_in = load_crop_files(crops)
     else:
-        sources, images_in, skipped = load_scene_words(images, gt)
+        sources, images_in, skipped = load_scene_words(images, gt, recognizer.spec.channels)
         if skipped:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
             click.echo(f"skipped {sum(skipped.values())} GT lines: {reasons}", err=True)

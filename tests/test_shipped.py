@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pandas as pd
 from click.testing import CliRunner
 
 from pipelines.eval import command as eval_command
@@ -119,3 +121,35 @@ def test_eval_and_predict_take_rotate(tmp_path):
     assert sum(right) >= 4, texts
     refused = CliRunner().invoke(predict_command, [*files, "--rotate", "sideways"])
     assert refused.exit_code == 2 and "sideways" in refused.output
+
+
+def test_eval_gives_an_rgb_model_the_colour_crops(tmp_path):
+    """The shipped model takes RGB: eval scores it on the manifest's colour crops, exactly as
+    the Recognizer reads them, not on their grey."""
+    colour = tmp_path / "colour"
+    colour.mkdir()
+    crops = {}
+    for n in sorted(TRUTH):
+        grey = cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE)
+        rgb = np.dstack([grey, 255 - grey, grey // 2])  # channels whose luma is not the crop
+        cv2.imwrite(str(colour / f"{n}.png"), rgb[:, :, ::-1])
+        crops[n] = rgb
+    gt = tmp_path / "gt.txt"
+    gt.write_text("".join(f'{n}.png, "{TRUTH[n]}"\n' for n in sorted(TRUTH)))
+    args = ["--format", "wordcrops", "--images", str(colour), "--gt", str(gt)]
+    built = CliRunner().invoke(
+        manifest_command, [*args, "--out", str(tmp_path / "m"), "--split", "test"]
+    )
+    assert built.exit_code == 0, built.output
+    out = tmp_path / "e"
+    args = ["--manifest", str(tmp_path / "m" / "manifest.parquet"), "--out", str(out), "--quiet"]
+    assert CliRunner().invoke(eval_command, args).exit_code == 0
+    scored = pd.read_parquet(out / "predictions.parquet").set_index("image_id")
+    names = sorted(TRUTH)
+    shipped = Recognizer.pretrained()
+    read = shipped.predict([crops[n] for n in names])
+    grey = shipped.predict([cv2.cvtColor(crops[n], cv2.COLOR_RGB2GRAY) for n in names])
+    assert [scored.loc[n, "prediction"] for n in names] == [p.text for p in read]
+    conf = [scored.loc[n, "confidence"] for n in names]
+    assert np.allclose(conf, [p.confidence for p in read], atol=1e-4)
+    assert not np.allclose(conf, [p.confidence for p in grey], atol=1e-4)

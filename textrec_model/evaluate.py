@@ -168,8 +168,8 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     out.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
-    grays = [decode_crop(png) for png in rows["crop"]]
-    predictions = _predict_readable(recognizer, grays, decode, progress)
+    crops = [decode_crop(png, recognizer.spec.channels) for png in rows["crop"]]  # as trained
+    predictions = _predict_readable(recognizer, crops, decode, progress)
     texts = [p.text for p in predictions]
     confidences = [p.confidence for p in predictions]
     seconds = time.perf_counter() - started
@@ -185,7 +185,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
         **_metrics_dict(texts, labels),
         "out_of_charset": len(labels) - sum(in_charset),
         "unreadable_crops": [
-            f"{rows['image_id'][i]}:{rows['line_no'][i]}" for i, g in enumerate(grays) if g is None
+            f"{rows['image_id'][i]}:{rows['line_no'][i]}" for i, c in enumerate(crops) if c is None
         ],
         "subsets": {
             "alphanumeric": _metrics_dict(
@@ -222,8 +222,8 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     )
     with atomic_file(out / "predictions.parquet") as tmp:
         pq.write_table(table, tmp)
-    worst = [i for i in _worst_mistakes(table, GALLERY_SIZE) if grays[i] is not None]
-    write_error_gallery(out, [(grays[i], labels[i], texts[i], confidences[i]) for i in worst])
+    worst = [i for i in _worst_mistakes(table, GALLERY_SIZE) if crops[i] is not None]
+    write_error_gallery(out, [(crops[i], labels[i], texts[i], confidences[i]) for i in worst])
     with atomic_file(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
@@ -239,7 +239,8 @@ def _worst_mistakes(table: pa.Table, limit: int) -> list[int]:
 
 
 def write_error_gallery(out: Path, items: list[tuple[np.ndarray, str, str, float]]) -> None:
-    """``errors.png`` (matplotlib grid) and ``errors.html`` of (crop, label, prediction, conf)."""
+    """``errors.png`` (matplotlib grid) and ``errors.html`` of (crop, label, prediction, conf);
+    crops uint8 ``(h, w)`` grey or ``(h, w, 3)`` RGB."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -251,8 +252,8 @@ def write_error_gallery(out: Path, items: list[tuple[np.ndarray, str, str, float
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 3.2, rows * 1.3), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, (gray, label, prediction, confidence) in zip(axes.ravel(), items, strict=False):
-        ax.imshow(gray, cmap="gray", aspect="auto")
+    for ax, (crop, label, prediction, confidence) in zip(axes.ravel(), items, strict=False):
+        ax.imshow(crop, cmap="gray", aspect="auto")
         ax.set_title(f"{label!r} -> {prediction!r} ({confidence:.2f})", fontsize=7)
     if not items:
         axes[0, 0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
@@ -262,9 +263,9 @@ def write_error_gallery(out: Path, items: list[tuple[np.ndarray, str, str, float
     plt.close(fig)
 
     cells = []
-    for gray, label, prediction, confidence in items:
+    for crop, label, prediction, confidence in items:
         buffer = io.BytesIO()
-        Image.fromarray(gray).save(buffer, format="PNG")
+        Image.fromarray(crop).save(buffer, format="PNG")
         data = base64.b64encode(buffer.getvalue()).decode()
         cells.append(
             f'<tr><td><img src="data:image/png;base64,{data}" height="48"></td>'

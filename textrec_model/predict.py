@@ -54,9 +54,12 @@ def scene_word_crops(images: str, gt: str) -> Iterator[tuple[list[dict], list[di
         yield result.rows, result.rejects
 
 
-def load_scene_words(images: str, gt: str) -> tuple[list[dict], list[np.ndarray], Counter]:
-    """Sources, crops (cut exactly as `textrec manifest` does) and skipped GT lines by reason
-    of the words of scene images whose quads a GT folder gives."""
+def load_scene_words(
+    images: str, gt: str, channels: int = 1
+) -> tuple[list[dict], list[np.ndarray], Counter]:
+    """Sources, crops (cut exactly as `textrec manifest` does; grey, or RGB with ``channels``
+    3) and skipped GT lines by reason of the words of scene images whose quads a GT folder
+    gives."""
     sources, crops, skipped = [], [], Counter()
     for rows, rejects in scene_word_crops(images, gt):
         skipped.update(r["reason"] for r in rejects)
@@ -64,7 +67,7 @@ def load_scene_words(images: str, gt: str) -> tuple[list[dict], list[np.ndarray]
             sources.append(
                 {"file": row["image_path"], "line_no": row["line_no"], "quad": row["quad"]}
             )
-            crops.append(decode_crop(row["crop"]))
+            crops.append(decode_crop(row["crop"], channels))
     return sources, crops, skipped
 
 
