@@ -30,6 +30,17 @@ TRUTH = {
 }
 
 
+def _test_manifest(folder: Path, names: list[str], tmp_path: Path) -> str:
+    """A `--format wordcrops` manifest (split test) of ``folder``'s NAME.png crops of TRUTH."""
+    gt = tmp_path / "gt.txt"
+    gt.write_text("".join(f'{n}.png, "{TRUTH[n]}"\n' for n in names))
+    args = ["--format", "wordcrops", "--images", str(folder), "--gt", str(gt)]
+    args += ["--out", str(tmp_path / "m"), "--split", "test"]
+    built = CliRunner().invoke(manifest_command, args)
+    assert built.exit_code == 0, built.output
+    return str(tmp_path / "m" / "manifest.parquet")
+
+
 def test_shipped_weights_are_a_small_inference_checkpoint():
     assert SHIPPED_WEIGHTS.is_file() and SHIPPED_WEIGHTS.stat().st_size <= 20 * 2**20
     state = load_checkpoint(SHIPPED_WEIGHTS)  # weights_only: nothing in it runs
@@ -70,13 +81,7 @@ def test_predict_and_eval_use_the_shipped_model_without_checkpoint(tmp_path):
     crops = [cv2.imread(f, cv2.IMREAD_GRAYSCALE) for f in files]
     assert printed == [p.text for p in Recognizer.pretrained().predict(crops)]
 
-    gt = tmp_path / "gt.txt"
-    gt.write_text("".join(f'{Path(f).name}, "{TRUTH[Path(f).stem]}"\n' for f in files))
-    args = ["--format", "wordcrops", "--images", str(CROPS), "--gt", str(gt)]
-    args += ["--out", str(tmp_path / "m"), "--split", "test"]
-    built = CliRunner().invoke(manifest_command, args)
-    assert built.exit_code == 0, built.output
-    manifest = str(tmp_path / "m" / "manifest.parquet")
+    manifest = _test_manifest(CROPS, sorted(TRUTH), tmp_path)
     scored = CliRunner().invoke(
         eval_command, ["--manifest", manifest, "--out", str(tmp_path / "e"), "--quiet"]
     )
@@ -95,13 +100,7 @@ def test_eval_and_predict_take_rotate(tmp_path):
     for n in names:
         crop = cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE)
         cv2.imwrite(str(standing / f"{n}.png"), cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE))
-    gt = tmp_path / "gt.txt"
-    gt.write_text("".join(f'{n}.png, "{TRUTH[n]}"\n' for n in names))
-    args = ["--format", "wordcrops", "--images", str(standing), "--gt", str(gt)]
-    args += ["--out", str(tmp_path / "m"), "--split", "test"]
-    built = CliRunner().invoke(manifest_command, args)
-    assert built.exit_code == 0, built.output
-    manifest = str(tmp_path / "m" / "manifest.parquet")
+    manifest = _test_manifest(standing, names, tmp_path)
     accuracy = {}
     for rotate in ("none", "vertical"):
         out = tmp_path / f"e_{rotate}"
@@ -134,16 +133,9 @@ def test_eval_gives_an_rgb_model_the_colour_crops(tmp_path):
         rgb = np.dstack([grey, 255 - grey, grey // 2])  # channels whose luma is not the crop
         cv2.imwrite(str(colour / f"{n}.png"), rgb[:, :, ::-1])
         crops[n] = rgb
-    gt = tmp_path / "gt.txt"
-    gt.write_text("".join(f'{n}.png, "{TRUTH[n]}"\n' for n in sorted(TRUTH)))
-    args = ["--format", "wordcrops", "--images", str(colour), "--gt", str(gt)]
-    built = CliRunner().invoke(
-        manifest_command, [*args, "--out", str(tmp_path / "m"), "--split", "test"]
-    )
-    assert built.exit_code == 0, built.output
     out = tmp_path / "e"
-    args = ["--manifest", str(tmp_path / "m" / "manifest.parquet"), "--out", str(out), "--quiet"]
-    assert CliRunner().invoke(eval_command, args).exit_code == 0
+    args = ["--manifest", _test_manifest(colour, sorted(TRUTH), tmp_path), "--out", str(out)]
+    assert CliRunner().invoke(eval_command, [*args, "--quiet"]).exit_code == 0
     scored = pd.read_parquet(out / "predictions.parquet").set_index("image_id")
     names = sorted(TRUTH)
     shipped = Recognizer.pretrained()
