@@ -320,8 +320,20 @@ def test_eval_on_a_subset(trained, tmp_path):
     assert result.exit_code == 2 and result.output.startswith(f"error: {subset}: none of its 1")
 
 
-def test_batches_keep_to_the_crop_and_column_limits():
-    widths = [10, 50, 20, 50, 30]
-    assert list(batches_by_width(widths, 2)) == [[0, 2], [4, 1], [3]]
-    assert list(batches_by_width(widths, 8, max_columns=100)) == [[0, 2, 4], [1, 3]]
-    assert list(batches_by_width([500, 10], 8, max_columns=100)) == [[1], [0]]  # never empty
+def test_batches_keep_to_one_width_and_the_crop_and_column_limits():
+    widths = [16, 48, 16, 48, 48, 32]
+    assert list(batches_by_width(widths, 2)) == [[0, 2], [5], [1, 3], [4]]
+    assert list(batches_by_width(widths, 8, max_columns=100)) == [[0, 2], [5], [1, 3], [4]]
+    assert list(batches_by_width([500, 16], 8, max_columns=100)) == [[1], [0]]  # never empty
+
+
+def test_a_reading_does_not_depend_on_the_crops_read_with_it(trained):
+    """Each crop is padded to its own width step, never to a wider batch-mate's: one crop at a
+    time and all at once read the same (a CRNN's BiLSTM would read any extra padding)."""
+    table = pd.read_parquet(trained["test"])
+    crops = [decode_crop(png) for png in table["crop"]]
+    assert len({c.shape[1] for c in crops}) > 3
+    together = Recognizer.from_checkpoint(trained["checkpoint"]).predict(crops)
+    alone = Recognizer.from_checkpoint(trained["checkpoint"], batch_size=1).predict(crops)
+    assert [p.text for p in alone] == [p.text for p in together]
+    assert np.allclose([p.confidence for p in alone], [p.confidence for p in together], atol=1e-5)

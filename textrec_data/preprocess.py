@@ -135,11 +135,11 @@ def scale_crop(image: np.ndarray, width: int, spec: InputSpec) -> np.ndarray:
     return scaled[None] if scaled.ndim == 2 else scaled.transpose(2, 0, 1)
 
 
-def pad_batch(images: list[np.ndarray], spec: InputSpec) -> np.ndarray:
-    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max(max w_i, spec.pad_to))``, padded on the
-    right as ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
+def pad_batch(images: list[np.ndarray], spec: InputSpec, width: int = 0) -> np.ndarray:
+    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max(max w_i, spec.pad_to, width))``, padded
+    on the right as ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
     max_w = max((image.shape[2] for image in images), default=spec.min_width)
-    max_w = max(max_w, spec.pad_to)
+    max_w = max(max_w, spec.pad_to, width)
     batch = np.zeros((len(images), spec.channels, spec.height, max_w), np.float32)
     for i, image in enumerate(images):
         width = image.shape[2]

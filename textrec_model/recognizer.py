@@ -51,6 +51,11 @@ SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "textrec_ic15.pt"
 MAX_BATCH_VALUES = 2**18
 #: Longest lexicon word: longer ones cannot be emitted by any allowed width (4096 px / 4).
 MAX_LEXICON_WORD = 1024
+#: A crop is padded to the next multiple of this many columns (:func:`padded_width`) and read
+#: only with crops padded alike: a CRNN's BiLSTM reads the padding, so padding to a batch's
+#: widest crop made a reading depend on the other crops and on --batch-size (296 of the 2077
+#: official IC15 test crops read differently at batch size 1 and 256 with a crnn-small).
+PAD_STEP = 16
 
 
 @dataclass(frozen=True)
@@ -110,16 +115,28 @@ def read_lexicon(path: str | Path) -> tuple[str, ...]:
     return words
 
 
+def padded_width(width: int, spec: InputSpec) -> int:
+    """The columns a crop resized to ``width`` is read at: the next multiple of
+    :data:`PAD_STEP`, at least ``spec.pad_to`` (a fixed-width model's crops: their width)."""
+    if spec.fixed_width is not None:
+        return width
+    return max(-(-width // PAD_STEP) * PAD_STEP, spec.pad_to)
+
+
 def batches_by_width(
     widths: Sequence[int], batch_size: int, max_columns: int | None = None
 ) -> Iterator[list[int]]:
-    """Indices grouped into batches of similar width (sorted), so padding stays small: at most
-    ``batch_size`` crops and (``max_columns``) batch size x widest width columns, but one crop."""
+    """Indices grouped into batches of equal width (in width order), so no crop is padded for
+    another: at most ``batch_size`` crops and (``max_columns``) batch size x width columns, but
+    one crop."""
     order = sorted(range(len(widths)), key=lambda i: (widths[i], i))
     batch: list[int] = []
     for i in order:
-        full = len(batch) == batch_size
-        if batch and (full or (max_columns and (len(batch) + 1) * widths[i] > max_columns)):
+        if batch and (
+            len(batch) == batch_size
+            or widths[i] != widths[batch[0]]
+            or (max_columns and (len(batch) + 1) * widths[i] > max_columns)
+        ):
             yield batch
             batch = []
         batch.append(i)
@@ -216,10 +233,11 @@ class Recognizer:
         ``(B,)``) for uint8 crops ``(H, W)`` (or ``(H, W, 3)`` for RGB models)."""
         spec = self.spec
         widths = [resized_width(c.shape[0], c.shape[1], spec, self.max_width) for c in crops]
-        padded = [max(width, spec.pad_to) for width in widths]
+        padded = [padded_width(width, spec) for width in widths]
         max_columns = MAX_BATCH_VALUES // (spec.channels * spec.height)
         for index in batches_by_width(padded, self.batch_size, max_columns):
-            batch = pad_batch([scale_crop(crops[i], widths[i], spec) for i in index], spec)
+            scaled = [scale_crop(crops[i], widths[i], spec) for i in index]
+            batch = pad_batch(scaled, spec, padded[index[0]])
             logits = self._run_logits(batch)
             steps = torch.tensor([spec.steps(widths[i]) for i in index], dtype=torch.long)
             yield index, logits, steps.clamp(max=logits.shape[1])
