@@ -30,6 +30,11 @@ TRUTH = {
 }
 
 
+def _fixture_crop(name: str) -> np.ndarray:
+    """The grey fixture crop of TRUTH's ``name``, uint8 (H, W)."""
+    return cv2.imread(str(CROPS / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+
+
 def _test_manifest(folder: Path, names: list[str], tmp_path: Path) -> str:
     """A `--format wordcrops` manifest (split test) of ``folder``'s NAME.png crops of TRUTH."""
     gt = tmp_path / "gt.txt"
@@ -50,7 +55,7 @@ def test_shipped_weights_are_a_small_inference_checkpoint():
 
 def test_shipped_model_reads_rendered_words():
     names = sorted(TRUTH)
-    crops = [cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE) for n in names]
+    crops = [_fixture_crop(n) for n in names]
     texts = [p.text for p in Recognizer.pretrained().predict(crops)]
     right = [alnum_fold(t) == alnum_fold(TRUTH[n]) for n, t in zip(names, texts, strict=True)]
     assert sum(right) >= 5, dict(zip(names, texts, strict=True))
@@ -60,7 +65,7 @@ def test_rotate_vertical_reads_words_standing_on_end():
     """Words turned a quarter turn either way are misread as given and read with --rotate
     vertical; crops wider than tall are read exactly as without it."""
     names = [n for n in sorted(TRUTH) if len(TRUTH[n]) > 1]
-    crops = [cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE) for n in names]
+    crops = [_fixture_crop(n) for n in names]
     assert all(c.shape[1] > c.shape[0] for c in crops)
     shipped, vertical = Recognizer.pretrained(), DecodeConfig(rotate="vertical")
     upright = [p.text for p in shipped.predict(crops)]
@@ -98,7 +103,7 @@ def test_eval_and_predict_take_rotate(tmp_path):
     standing = tmp_path / "standing"
     standing.mkdir()
     for n in names:
-        crop = cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE)
+        crop = _fixture_crop(n)
         cv2.imwrite(str(standing / f"{n}.png"), cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE))
     manifest = _test_manifest(standing, names, tmp_path)
     accuracy = {}
@@ -129,7 +134,7 @@ def test_eval_gives_an_rgb_model_the_colour_crops(tmp_path):
     colour.mkdir()
     crops = {}
     for n in sorted(TRUTH):
-        grey = cv2.imread(str(CROPS / f"{n}.png"), cv2.IMREAD_GRAYSCALE)
+        grey = _fixture_crop(n)
         rgb = np.dstack([grey, 255 - grey, grey // 2])  # channels whose luma is not the crop
         cv2.imwrite(str(colour / f"{n}.png"), rgb[:, :, ::-1])
         crops[n] = rgb

@@ -69,9 +69,10 @@ def decode_crop(data: bytes, channels: int = 1) -> np.ndarray | None:
     """Encoded image bytes (a manifest crop) as uint8 ``(h, w)`` grayscale (``channels=1``) or
     ``(h, w, 3)`` RGB; None when the bytes do not decode (or are over OpenCV's size limit). EXIF
     orientation is ignored, as by the manifest stage (a JPEG crop kept as it came has the pixels
-    the stage measured). Grey is :func:`rgb_to_gray` of the colour pixels, as for an image
-    given to :func:`to_model_channels`, never the decoder's own grey conversion (libpng's
-    applies a PNG's gAMA chunk: tens of levels away on the official ICDAR 2015 crops)."""
+    the stage measured). Grey is the luma of the decoded colour pixels, the same ITU-R 601
+    weights as :func:`rgb_to_gray` (an image given to :func:`to_model_channels` comes out
+    identical), never the decoder's own grey conversion (libpng's applies a PNG's gAMA chunk:
+    tens of levels away on the official ICDAR 2015 crops)."""
     flag = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
@@ -135,11 +136,11 @@ def scale_crop(image: np.ndarray, width: int, spec: InputSpec) -> np.ndarray:
     return scaled[None] if scaled.ndim == 2 else scaled.transpose(2, 0, 1)
 
 
-def pad_batch(images: list[np.ndarray], spec: InputSpec, width: int = 0) -> np.ndarray:
-    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max(max w_i, spec.pad_to, width))``, padded
-    on the right as ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
+def pad_batch(images: list[np.ndarray], spec: InputSpec, columns: int = 0) -> np.ndarray:
+    """Stack ``(C, H, w_i)`` inputs into ``(B, C, H, max(max w_i, spec.pad_to, columns))``,
+    padded on the right as ``spec.pad`` says (zero: mid-grey; edge: the last column repeated)."""
     max_w = max((image.shape[2] for image in images), default=spec.min_width)
-    max_w = max(max_w, spec.pad_to, width)
+    max_w = max(max_w, spec.pad_to, columns)
     batch = np.zeros((len(images), spec.channels, spec.height, max_w), np.float32)
     for i, image in enumerate(images):
         width = image.shape[2]
