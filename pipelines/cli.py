@@ -20,6 +20,7 @@ COMMANDS = (
     "eval",
     "predict",
     "export",
+    "models",
 )
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from textrec_data.convert import TARGETS, ConvertConfig, convert
+from textrec_data.convert import FORMATS, ConvertConfig, convert
 from textrec_data.manifest import SPLITS
 
 
 @click.command("convert")
 @click.argument("manifest", type=click.Path())
 @click.option(
-    "--to", required=True, type=click.Choice(TARGETS),
-    help="lmdb: num-samples, image-%09d, label-%09d from 1 (deep-text-recognition-benchmark, "
-    "PARSeq, MMOCR); wordcrops: word_<n>.png files + gt.txt 'word_1.png, \"label\"'.",
+    "--to", required=True, type=click.Choice(list(FORMATS)),
+    help="; ".join(f"{name}: {fmt.summary}" for name, fmt in FORMATS.items()) + ".",
 )  # fmt: skip
 @click.option("--out", required=True, type=click.Path(), help="Output directory.")
 @click.option("--split", type=click.Choice(SPLITS), help="Only this split (default: every row).")
@@ -23,8 +22,8 @@ from textrec_data.manifest import SPLITS
 def command(**options) -> None:
     """Write MANIFEST's labels and crops (bytes as stored) in another tool's format.
 
-    Reading OUT back with `textrec manifest --format lmdb|wordcrops` gives the same labels and
-    the same crops.
+    Reading OUT back with `textrec manifest --format NAME` (NAME the --to format) gives the same
+    labels and the same crops.
     """
     report = convert(ConvertConfig(**options))
     click.echo(

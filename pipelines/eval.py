@@ -6,6 +6,7 @@ import click
 
 from pipelines.common import user_errors
 from textrec_model.evaluate import EvalConfig, evaluate
+from textrec_model.models import PRETRAINED
 from textrec_model.recognizer import DECODERS, ROTATIONS
 
 
@@ -31,7 +32,7 @@ def format_report(report: dict) -> str:
 @click.option(
     "--checkpoint", type=click.Path(),
     help="best.pt / last.pt of `textrec train`, or a pretrained name "
-    "(easyocr:english_g2, ppocr:v4) [the model textrec ships].",
+    f"({', '.join(PRETRAINED)}) [the model textrec ships].",
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")

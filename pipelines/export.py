@@ -1,4 +1,5 @@
-"""`textrec export`: a checkpoint's model as ONNX or TorchScript (dynamic batch and width)."""
+"""`textrec export`: a checkpoint's or pretrained model as ONNX, TorchScript (dynamic batch and
+width) or an inference-only checkpoint."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import click
 
 from pipelines.common import user_errors
 from textrec_model.export import EXPORT_FORMATS, export_model
+from textrec_model.models import PRETRAINED
 
 
 @click.command("export")
-@click.option("--checkpoint", required=True, type=click.Path(), help="best.pt / last.pt.")
+@click.option(
+    "--checkpoint", required=True, type=click.Path(),
+    help=f"best.pt / last.pt of `textrec train`, or a pretrained name ({', '.join(PRETRAINED)}).",
+)  # fmt: skip
 @click.option(
     "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True
 )

@@ -6,6 +6,7 @@ import click
 
 from pipelines.common import user_errors
 from textrec_data.errors import InputError
+from textrec_model.models import PRETRAINED
 from textrec_model.predict import (
     check_records_out,
     format_record,
@@ -28,7 +29,7 @@ from textrec_model.recognizer import (
 @click.option(
     "--checkpoint", type=click.Path(),
     help="best.pt / last.pt of `textrec train`, or a pretrained name "
-    "(easyocr:english_g2, ppocr:v4) [the model textrec ships].",
+    f"({', '.join(PRETRAINED)}) [the model textrec ships].",
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--images", type=click.Path(), help="Scene images (with --gt): recognize each quad.")

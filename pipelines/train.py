@@ -8,7 +8,7 @@ import sys
 import click
 
 from pipelines.common import user_errors
-from textrec_model.models import PRESETS
+from textrec_model.models import DEFAULT_MODEL, PRESETS, PRETRAINED
 from textrec_model.train import TrainConfig, TrainingInterrupted, train
 
 _D = TrainConfig.__dataclass_fields__
@@ -34,14 +34,15 @@ def _default(name: str):
     "--model",
     type=click.Choice(sorted(PRESETS)),
     default=None,
-    help="Architecture preset [crnn-small] (crnn: the seed's ~8M-param CRNN, for GPUs; "
-    "crnn-small: CPUs).",
+    help=f"Architecture preset [{DEFAULT_MODEL}]: "
+    + "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items())
+    + " (`textrec models` lists them).",
 )
 @click.option(
     "--init",
     default=None,
     help="Start from these weights (own optimizer and schedule): a textrec checkpoint of any "
-    "charset, or a pretrained name (easyocr:english_g2, ppocr:v4). The architecture is the "
+    f"charset, or a pretrained name ({', '.join(PRETRAINED)}). The architecture is the "
     "source's.",
 )
 @click.option(

@@ -16,7 +16,7 @@ NUM_CLASSES = 80
 PARAM_RANGES = {"crnn": (7_500_000, 9_000_000), "crnn-small": (500_000, 1_500_000)}
 
 
-MODEL_CONFIGS = {name: config for name, (arch, config) in PRESETS.items() if arch == "crnn"}
+MODEL_CONFIGS = {name: p.config for name, p in PRESETS.items() if p.arch == "crnn"}
 
 
 @pytest.fixture(scope="module", params=sorted(MODEL_CONFIGS))

@@ -18,8 +18,9 @@ from textrec_data.charset import Charset
 from textrec_data.preprocess import pad_batch
 from textrec_model.checkpoint import save_checkpoint
 from textrec_model.export import export_model
-from textrec_model.models.svtr_lcnet import SVTRLCNet, SVTRLCNetConfig
-from textrec_model.pretrained import PPOCR_V4_ONNX, load_pretrained, svtr_state_dict
+from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
+from textrec_model.pretrained import load_pretrained
+from textrec_model.pretrained.ppocr_v4 import svtr_state_dict
 from textrec_model.transfer import init_model
 
 SPEC = importlib.util.find_spec("rapidocr_onnxruntime")
@@ -41,7 +42,7 @@ def ppocr():
 def test_forward_gives_onnxruntime_outputs(ppocr, width: int) -> None:
     import onnxruntime
 
-    path = Path(SPEC.submodule_search_locations[0]) / PPOCR_V4_ONNX
+    path = Path(SPEC.submodule_search_locations[0]) / PPOCR_V4.file
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(width)
     crops = [rng.uniform(-1, 1, (3, 48, width)).astype(np.float32) for _ in range(2)]  # RGB

@@ -20,12 +20,8 @@ import pytest
 import torch
 
 from textrec_model.ctc import greedy_decode
-from textrec_model.pretrained import (
-    EasyOCRPreprocessing,
-    Pretrained,
-    easyocr_state_dict,
-    load_pretrained,
-)
+from textrec_model.pretrained import Pretrained, load_pretrained
+from textrec_model.pretrained.easyocr_g2 import EasyOCRPreprocessing, easyocr_state_dict
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NPZ = FIXTURES / "easyocr_english_g2.npz"

@@ -32,6 +32,8 @@ from textrec_model.checkpoint import (
     save_checkpoint,
 )
 from textrec_model.models import RecognitionModel
+from textrec_model.pretrained import pretrained_checkpoint
+from textrec_model.transfer import is_named_source
 
 EXPORT_FORMATS = ("onnx", "torchscript", "weights")
 METADATA_KEY = "textrec"
@@ -53,21 +55,32 @@ def export_metadata(state: dict, model: RecognitionModel, path: str | Path = "ch
 
 
 def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
-    """Write ``out`` (atomically) in ``fmt`` (``onnx`` | ``torchscript`` | ``weights``); returns
-    the metadata."""
+    """Write ``out`` (atomically) in ``fmt`` (``onnx`` | ``torchscript`` | ``weights``) from a
+    checkpoint or a pretrained name (:data:`~textrec_model.models.PRETRAINED`); returns the
+    metadata."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
+    named = is_named_source(str(checkpoint))
     with output_lock(out):
-        check_apart(out, [("--checkpoint", checkpoint)])
+        check_apart(out, [("--checkpoint", None if named else checkpoint)])
         if out.exists() and not is_export(out):
             raise InputError(
                 f"{out}: --out exists and is not a textrec export; textrec never replaces "
                 "what it did not make: choose another --out"
             )
-        return _write_export(load_checkpoint(checkpoint), checkpoint, out, fmt)
+        state = _pretrained_state(str(checkpoint)) if named else load_checkpoint(checkpoint)
+        return _write_export(state, checkpoint, out, fmt)
+
+
+def _pretrained_state(name: str) -> dict:
+    """The checkpoint state of pretrained ``name``, or an InputError naming it."""
+    try:
+        return pretrained_checkpoint(name)
+    except (ValueError, ImportError) as exc:
+        raise InputError(f"--checkpoint {name}: {exc}") from exc
 
 
 def is_export(path: Path) -> bool:

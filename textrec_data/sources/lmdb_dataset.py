@@ -1,6 +1,8 @@
 """LMDB datasets as deep-text-recognition-benchmark (``create_lmdb_dataset.py``), PARSeq and
 MMOCR write and read them: keys ``num-samples`` (the count, as ASCII digits), and for
 ``i = 1 .. num-samples`` ``image-%09d`` (the encoded image's bytes) and ``label-%09d`` (UTF-8).
+The reader (:class:`LmdbSource`, ``textrec manifest --format lmdb``) and the writer
+(:func:`write_lmdb`, ``textrec convert --to lmdb``) are both here.
 
 ``--gt`` is one LMDB folder (holding ``data.mdb``) or a folder with several below it (e.g.
 ``training/MJ/MJ_train``, ``training/ST``): each is read in chunks of samples, the units of
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +29,12 @@ from textrec_data.sources.files import natural_key, text_reason
 #: Samples per unit of work.
 CHUNK_SAMPLES = 1024
 NUM_SAMPLES_KEY = b"num-samples"
+#: Samples per write transaction (as create_lmdb_dataset.py).
+COMMIT_EVERY = 1000
+#: The map size a written LMDB starts with; it doubles whenever a transaction does not fit.
+INITIAL_MAP_SIZE = 256 << 20
+#: The names an LMDB folder holds (what :func:`write_lmdb` writes), as a regular expression.
+LMDB_FILES = r"data\.mdb|lock\.mdb"
 
 
 def lmdb_module() -> ModuleType:
@@ -147,3 +156,36 @@ def sample_record(unit: LmdbChunk, index: int, label: bytes | None, image: bytes
     if reason is not None:
         return Reject(origin, reason)
     return CroppedWord(origin, f"{unit.prefix}/{index:09d}", image, text)
+
+
+def write_lmdb(
+    out: Path, samples: Iterable[tuple[str, bytes]], map_size: int = INITIAL_MAP_SIZE
+) -> int:
+    """Write ``(label, image bytes)`` samples as a DTRB-style LMDB in folder ``out``, numbered
+    from 1, ``num-samples`` last; return how many. The map starts at ``map_size`` bytes and
+    grows as the samples need."""
+    lmdb = lmdb_module()
+    env = lmdb.open(str(out), map_size=map_size)
+    count, batch = 0, []
+    try:
+        for count, (label, image) in enumerate(samples, start=1):
+            batch += [(image_key(count), image), (label_key(count), label.encode("utf-8"))]
+            if count % COMMIT_EVERY == 0:
+                _commit(env, batch, lmdb.MapFullError)
+                batch = []
+        _commit(env, [*batch, (NUM_SAMPLES_KEY, str(count).encode())], lmdb.MapFullError)
+    finally:
+        env.close()
+    return count
+
+
+def _commit(env, items: list[tuple[bytes, bytes]], full: type[Exception]) -> None:
+    """Put ``items`` in one transaction, doubling the map size until they fit."""
+    while True:
+        try:
+            with env.begin(write=True) as txn:
+                for key, value in items:
+                    txn.put(key, value)
+            return
+        except full:  # the transaction was aborted: nothing of it was written
+            env.set_mapsize(2 * env.info()["map_size"])

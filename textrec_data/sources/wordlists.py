@@ -9,11 +9,13 @@
 
 Files may start with a UTF-8 BOM and use CRLF or LF. Image paths are relative to ``--images``
 (default: the list's folder). The list is read once and split into chunks of lines, the units
-of work; every line becomes a word or a reject.
+of work; every line becomes a word or a reject. :func:`write_wordcrops` writes a Task 4.3 list
+(``textrec convert --to wordcrops``) that :class:`WordCropsSource` reads back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
@@ -22,10 +24,12 @@ from textrec_data.charset import normalize_text
 from textrec_data.errors import InputError
 from textrec_data.records import CroppedWord, Origin, Record, Reject
 from textrec_data.sources.base import Plan
-from textrec_data.sources.files import TextLine, decode_lines, text_reason, transcription
+from textrec_data.sources.files import TextLine, decode_lines, quote, text_reason, transcription
 
 #: Lines per unit of work.
 CHUNK_LINES = 512
+#: The names :func:`write_wordcrops` writes, as a regular expression.
+WORDCROP_FILES = r"gt\.txt|word_\d+\.(png|jpg)"
 
 
 def parse_wordcrop_line(line: str) -> tuple[str, str, str | None]:
@@ -124,3 +128,24 @@ class TsvSource(WordCropsSource):
     def parse(line: str) -> tuple[str, str, str | None]:
         """(image path, text, reject reason or None) of one line."""
         return parse_tsv_line(line)
+
+
+def image_extension(image: bytes) -> str:
+    """File extension of encoded image bytes: ``jpg`` for JPEG, else ``png``."""
+    return "jpg" if image.startswith(b"\xff\xd8\xff") else "png"
+
+
+def write_wordcrops(out: Path, samples: Iterable[tuple[str, bytes]]) -> int:
+    """Write ``(label, image bytes)`` samples as ``word_<n>.png`` (``.jpg`` for JPEG bytes) files
+    and a Task 4.3 ``gt.txt`` (UTF-8 BOM, CRLF, ``word_1.png, "label"`` quoted as ICDAR quotes)
+    in folder ``out``; return how many. ValueError for a label with a line break."""
+    count = 0
+    with open(out / "gt.txt", "wb") as gt:
+        gt.write(b"\xef\xbb\xbf")
+        for count, (label, image) in enumerate(samples, start=1):
+            if "\n" in label or "\r" in label:
+                raise ValueError(f"row {count}: a label with a line break cannot go in a list")
+            name = f"word_{count}.{image_extension(image)}"
+            (out / name).write_bytes(image)
+            gt.write(f"{name}, {quote(label)}\r\n".encode())
+    return count

@@ -1,18 +1,27 @@
-"""Recognition models: the contract (:mod:`.base`), one module per architecture, one registry.
+"""Recognition models: the contract (:mod:`.base`), one module per architecture, three registries.
 
 ``ARCHITECTURES`` maps an architecture name to its model class; ``PRESETS`` maps the names the
-CLI offers (``--model``) to an architecture and a config. A checkpoint stores
-``model.model_args()`` (architecture, classes, full config), never just a preset name, so editing
-a preset never changes what an old checkpoint loads as. Adding an architecture: one module with a
-:class:`~.base.RecognitionModel` subclass, plus its entries below.
+CLI offers (``--model``) to a :class:`~.base.Preset` (architecture, config, summary);
+``PRETRAINED`` maps the names of other projects' published recognizers (``--init``,
+``--checkpoint``, ``textrec export``) to a :class:`~.base.PretrainedEntry`, each declared in its
+architecture's module. A checkpoint stores ``model.model_args()`` (architecture, classes, full
+config), never just a preset name, so editing a preset never changes what an old checkpoint
+loads as. Adding an architecture: one module with a :class:`~.base.RecognitionModel` subclass,
+plus its entries below; adding a pretrained recognizer: one loader module in
+:mod:`textrec_model.pretrained`, plus its entry (declared beside the architecture) below.
 """
 
 from __future__ import annotations
 
-from textrec_model.models.base import RecognitionModel, count_parameters
+from textrec_model.models.base import (
+    Preset,
+    PretrainedEntry,
+    RecognitionModel,
+    count_parameters,
+)
 from textrec_model.models.crnn import CRNN, CRNNConfig
-from textrec_model.models.crnn_vgg import CRNNVGG, CRNNVGGConfig
-from textrec_model.models.svtr_lcnet import SVTRLCNet, SVTRLCNetConfig
+from textrec_model.models.crnn_vgg import CRNNVGG, EASYOCR_ENGLISH_G2, CRNNVGGConfig
+from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
 DEFAULT_MODEL = "crnn-small"
@@ -23,12 +32,10 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     SVTRLCNet.arch: SVTRLCNet,
 }
 
-PRESETS: dict[str, tuple[str, object]] = {
-    # The seed notebook's CRNN: ~8.2M parameters at 80-100 classes.
-    "crnn": ("crnn", CRNNConfig()),
-    # For slow CPUs: BatchNorm after every convolution, ~0.73M parameters, ~12x cheaper to train
-    # (~350-400 samples/s forward+backward at batch 64, 32x128, on 2 CPU threads).
-    "crnn-small": (
+PRESETS: dict[str, Preset] = {
+    "crnn": Preset("crnn", CRNNConfig(), "the seed notebook's CRNN, ~8.2M parameters: GPUs"),
+    # ~350-400 samples/s forward+backward at batch 64, 32x128, on 2 CPU threads.
+    "crnn-small": Preset(
         "crnn",
         CRNNConfig(
             channels=(16, 32, 64, 64, 128, 128, 128),
@@ -36,18 +43,30 @@ PRESETS: dict[str, tuple[str, object]] = {
             lstm_hidden=96,
             dropout=0.1,
         ),
+        "CRNN with batch norm, ~0.73M parameters, ~12x cheaper to train: CPUs",
     ),
-    # EasyOCR's generation-2 recognizer (english_g2's sizes): height 64, ~3.8M parameters.
-    "crnn-vgg": ("crnn-vgg", CRNNVGGConfig()),
-    # PP-OCRv4's mobile recognizer (PPLCNetV3 + SVTR neck, deployed form): height 48, RGB,
-    # ~1.4M parameters besides the classifier.
-    "svtr-lcnet": ("svtr-lcnet", SVTRLCNetConfig()),
+    "crnn-vgg": Preset(
+        "crnn-vgg", CRNNVGGConfig(), "EasyOCR's generation-2 VGG-BiLSTM, grey height 64, ~3.8M"
+    ),
+    "svtr-lcnet": Preset(
+        "svtr-lcnet",
+        SVTRLCNetConfig(),
+        "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.4M + classifier",
+    ),
+}
+
+#: Published recognizers by name; each entry lives in its architecture's module.
+PRETRAINED: dict[str, PretrainedEntry] = {
+    entry.name: entry for entry in (EASYOCR_ENGLISH_G2, PPOCR_V4)
 }
 
 __all__ = [
     "ARCHITECTURES",
     "DEFAULT_MODEL",
     "PRESETS",
+    "PRETRAINED",
+    "Preset",
+    "PretrainedEntry",
     "RecognitionModel",
     "build_model",
     "count_parameters",
@@ -59,8 +78,8 @@ def build_model(name: str, num_classes: int) -> RecognitionModel:
     """A fresh model of preset ``name`` (see :data:`PRESETS`) with ``num_classes`` outputs."""
     if name not in PRESETS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(PRESETS))}")
-    arch, config = PRESETS[name]
-    return ARCHITECTURES[arch](num_classes, config)
+    preset = PRESETS[name]
+    return ARCHITECTURES[preset.arch](num_classes, preset.config)
 
 
 def model_from_args(args: dict) -> RecognitionModel:

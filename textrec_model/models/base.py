@@ -7,11 +7,14 @@
 - ``output_lengths(widths)``: valid time steps per sample of a padded batch;
 - ``model_args()``: the full hyper-parameters, JSON-able, stored in every checkpoint so that a
   checkpoint rebuilds exactly the model that wrote it (see :mod:`textrec_model.models`).
+
+Also the two kinds of registry entry: a :class:`Preset` (a ``--model`` name) and a
+:class:`PretrainedEntry` (a published recognizer, declared beside its architecture).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 import torch
@@ -68,3 +71,39 @@ class RecognitionModel(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A ``--model`` name: architecture ``arch`` with ``config``; ``summary`` is its line in
+    ``textrec train --help`` and ``textrec models``."""
+
+    arch: str
+    config: object
+    summary: str
+
+
+@dataclass(frozen=True)
+class PretrainedEntry:
+    """A recognizer another project publishes, by ``name`` (what ``--init``, ``--checkpoint``
+    and ``textrec export`` take): the ``arch`` and ``config`` its weights fit, with
+    ``num_classes`` outputs (blank + characters); its weight ``file``, relative to the folder
+    of the installed Python package ``package`` (never downloaded; ``install`` says how to get
+    it); ``loader``, ``"module:function"`` called with the entry and the file's path and
+    returning a :class:`~textrec_model.pretrained.Pretrained` (imported only when the weights
+    are loaded); ``preprocessing`` (what its authors feed it) and ``licence``, for people."""
+
+    name: str
+    arch: str
+    config: object
+    num_classes: int
+    package: str
+    file: str
+    install: str
+    loader: str
+    preprocessing: str
+    licence: str
+
+    def model_args(self) -> dict:
+        """The model its weights fit, as :meth:`RecognitionModel.model_args` gives it."""
+        return {"arch": self.arch, "num_classes": self.num_classes, "config": asdict(self.config)}

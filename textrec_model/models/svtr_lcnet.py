@@ -2,7 +2,8 @@
 
 PaddleOCR trains PPLCNetV3 with re-parameterisable multi-branch convolutions and exports each
 as one convolution; this module is that deployed form (what ``ch_PP-OCRv4_rec_infer.onnx``
-computes), so its weights load one to one (:mod:`textrec_model.pretrained`) and it trains as is.
+computes), so its weights load one to one (:mod:`textrec_model.pretrained.ppocr_v4`, and
+:data:`PPOCR_V4` at the end) and it trains as is.
 
 - backbone (``features``): a 3x3 stride-2 stem, then depthwise-separable blocks (depthwise conv,
   optional squeeze-excitation, pointwise conv); after every convolution a learnable scalar
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textrec_data.preprocess import InputSpec
-from textrec_model.models.base import RecognitionModel
+from textrec_model.models.base import PretrainedEntry, RecognitionModel
 
 TIME_STRIDE = 8  # stem (2), one width-2 block stride, the (3, 2) average pool
 
@@ -238,3 +239,20 @@ class SVTRLCNet(RecognitionModel):
         self.check_input(images)
         logits = self.classifier(self.neck(self.features(images)))
         return logits[:, : images.shape[-1] // TIME_STRIDE]  # odd widths give one step more
+
+
+#: PP-OCRv4's mobile recognizer, its weights the constants of RapidOCR's ONNX file
+#: (:mod:`textrec_model.pretrained.ppocr_v4`).
+PPOCR_V4 = PretrainedEntry(
+    name="ppocr:v4",
+    arch=SVTRLCNet.arch,
+    config=SVTRLCNetConfig(),
+    num_classes=6625,  # blank + the file's 6623 characters + the space PaddleOCR adds
+    package="rapidocr_onnxruntime",
+    file="models/ch_PP-OCRv4_rec_infer.onnx",
+    install="pip install --no-deps rapidocr-onnxruntime==1.4.4 and pip install 'textrec[onnx]'",
+    loader="textrec_model.pretrained.ppocr_v4:load_ppocr_v4",
+    preprocessing="PaddleOCR's: RGB, height 48, batches padded to 320 columns "
+    "(the input spec reproduces it)",
+    licence="Apache-2.0 (PaddleOCR, https://github.com/PaddlePaddle/PaddleOCR; RapidOCR)",
+)
