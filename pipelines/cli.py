@@ -48,7 +48,8 @@ def main() -> None:
 
     Typical flow: `textrec synth` (or your data in a format `manifest --format` reads) ->
     `textrec manifest` -> `textrec stats` -> `textrec train` -> `textrec eval` / `textrec predict`
-    / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list.
+    / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list;
+    `textrec models` lists the architecture presets and pretrained models.
     """
 
 
