@@ -164,28 +164,27 @@ def write_lmdb(
     """Write ``(label, image bytes)`` samples as a DTRB-style LMDB in folder ``out``, numbered
     from 1, ``num-samples`` last; return how many. The map starts at ``map_size`` bytes and
     grows as the samples need."""
-    lmdb = lmdb_module()
-    env = lmdb.open(str(out), map_size=map_size)
+    env = lmdb_module().open(str(out), map_size=map_size)
     count, batch = 0, []
     try:
         for count, (label, image) in enumerate(samples, start=1):
             batch += [(image_key(count), image), (label_key(count), label.encode("utf-8"))]
             if count % COMMIT_EVERY == 0:
-                _commit(env, batch, lmdb.MapFullError)
+                _commit(env, batch)
                 batch = []
-        _commit(env, [*batch, (NUM_SAMPLES_KEY, str(count).encode())], lmdb.MapFullError)
+        _commit(env, [*batch, (NUM_SAMPLES_KEY, str(count).encode())])
     finally:
         env.close()
     return count
 
 
-def _commit(env, items: list[tuple[bytes, bytes]], full: type[Exception]) -> None:
-    """Put ``items`` in one transaction, doubling the map size until they fit."""
+def _commit(env, items: list[tuple[bytes, bytes]]) -> None:
+    """Put ``items`` in one write transaction of ``env``, doubling its map size until they fit."""
     while True:
         try:
             with env.begin(write=True) as txn:
                 for key, value in items:
                     txn.put(key, value)
             return
-        except full:  # the transaction was aborted: nothing of it was written
+        except lmdb_module().MapFullError:  # the transaction was aborted: nothing was written
             env.set_mapsize(2 * env.info()["map_size"])
