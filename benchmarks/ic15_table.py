@@ -1,4 +1,4 @@
-"""The README's ICDAR 2015 table: every recognizer on the same official word crops, one run.
+"""The ICDAR 2015 table of docs/RESULTS.md: every recognizer on the same official crops, one run.
 
 Rows: PP-OCRv4 rec zero-shot (RapidOCR 1.4.4's ONNX model through its own pipeline: an optional
 dependency of this benchmark only), and any number of textrec models (checkpoints, or pretrained
