@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The ICDAR 2015 recipe of docs/RESULTS.md (configs/ic15_synth_quads.toml), end to end: manifests, synthetic data, training, evaluation.
+# The ICDAR 2015 recipe of docs/RESULTS.md (configs/ic15_synth_quads.toml), end to end:
+# manifests, synthetic data, training, evaluation.
 #   IC15=/path/with/the/four/ic15/folders OUT=out/ic15 benchmarks/ic15_recipe.sh
 # IC15 must hold ch4_training_images, ch4_training_localization_transcription_gt,
 # ch4_test_images and Challenge4_Test_Task1_GT. LEXICONS (optional) is a folder with

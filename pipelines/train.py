@@ -18,7 +18,7 @@ _default = {field.name: field.default for field in fields(TrainConfig)}.__getite
 
 
 @click.command("train")
-@click.option("--config", "recipe", help="TOML recipe (configs/*.toml); given options win.")
+@click.option("--config", "recipe", metavar="FILE", help="TOML recipe; options given win.")
 @click.option(
     "--manifest",
     "manifests",
