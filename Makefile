@@ -26,7 +26,7 @@ CORPUS ?= $(OUT)/corpus/en.tsv
 # figures name the size they were measured at; 1000000 is the full-size run)
 WORDS ?= 100000
 
-.PHONY: help install manifest train eval fonts corpus test test-slow bench bench-scale lint clean
+.PHONY: help install manifest train eval fonts corpus test test-slow bench bench-scale docs results lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ bench:  ## run the side-by-side benchmarks (results in benchmarks/results/*.json
 
 bench-scale:  ## Dask vs local manifest build, streaming a parts directory (WORDS= overrides)
 	$(PY) -m benchmarks.bench_scale --words $(WORDS)
+
+docs:  ## regenerate docs/CLI.md's --help blocks, the schema and reject-reason tables
+	$(PY) -m tools.gen_docs
+
+results:  ## regenerate the results tables of docs/RESULTS.md and README.md from benchmarks/results
+	$(PY) -m benchmarks.results_md
 
 lint:  ## ruff
 	$(VENV)/bin/ruff check .

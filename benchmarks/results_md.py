@@ -301,6 +301,12 @@ def scale_table() -> str:
     def wall(key: str) -> str:
         return f"{num(med([r['wall_s'] for r in runs[key]]), 0)} s"
 
+    def rate(key: str) -> str:
+        return num(med(builds["rows_per_s"][key]), 0)
+
+    def ratio(one: str, two: str) -> float:
+        return med([r["wall_s"] for r in runs[one]]) / med([r["wall_s"] for r in runs[two]])
+
     def cpu(key: str) -> str:
         return num(med([r["cpu_s"] for r in runs[key]]), 0)
 
@@ -308,13 +314,15 @@ def scale_table() -> str:
     body = [
         [
             "Dask engine, 1 worker / 2 workers",
-            f"{wall('dask_w1')} / {wall('dask_w2')}: **{builds['dask_2_vs_1']:.2f}x**",
+            f"{wall('dask_w1')} / {wall('dask_w2')}: **{builds['dask_2_vs_1']:.2f}x** "
+            f"({rate('dask_w1')} / {rate('dask_w2')} rows/s)",
             f"{cpu('dask_w1')} / {cpu('dask_w2')}",
             builds["dask_2_vs_1_target"],
         ],
         [
             "local engine (parts), 1 worker / 2 workers",
-            f"{wall('local_w1')} / {wall('local_w2')}",
+            f"{wall('local_w1')} / {wall('local_w2')}: {ratio('local_w1', 'local_w2'):.2f}x "
+            f"({rate('local_w1')} / {rate('local_w2')} rows/s)",
             f"{cpu('local_w1')} / {cpu('local_w2')}",
             "",
         ],
@@ -343,7 +351,7 @@ def scale_table() -> str:
             "whole `textrec manifest` on IC15 train, `--workers 2` vs `1`, median",
             f"{num(med(walls['w2']), 2)} s vs {num(med(walls['w1']), 2)} s: "
             f"**{cli['ratio_median']:.2f}x**",
-            "",
+            " / ".join(num(med([r["cpu_s"] for r in cli["runs"][k]]), 2) for k in ("w2", "w1")),
             cli["target"],
         ],
     ]
