@@ -8,7 +8,9 @@ hand. A test regenerates every block in memory and compares (tests/test_docs.py)
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -55,3 +57,20 @@ def write_if_changed(path: Path, render: Mapping[str, Callable[[], str]]) -> boo
         with atomic_file(path) as tmp:
             tmp.write_text(new, encoding="utf-8")
     return new != old
+
+
+def run(docs: list[Path], render: Mapping[str, Callable[[], str]], target: str) -> int:
+    """A generator's command line: rewrite ``docs``, or with ``--check`` exit 1 naming the stale
+    ones (``target`` is the make target that rewrites them)."""
+    parser = argparse.ArgumentParser(description=f"regenerate the blocks of {target}")
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args()
+    if args.check:
+        stale = [str(p) for p in docs if len(set(regenerate(p, render))) == 2]
+        if stale:
+            print(f"stale (run {target}): {', '.join(stale)}", file=sys.stderr)
+        return 1 if stale else 0
+    for path in docs:
+        if write_if_changed(path, render):
+            print(f"rewrote {path}")
+    return 0

@@ -7,7 +7,6 @@ docs/CLI.md, the manifest schema (manifest.MANIFEST_SCHEMA) and the reject reaso
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from click.testing import CliRunner
 from pipelines.cli import COMMANDS, main
 from textrec_data.manifest import MANIFEST_SCHEMA
 from textrec_data.records import REJECT_REASONS
-from tools.docblocks import regenerate, table, write_if_changed
+from tools.docblocks import run, table
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "docs" / name for name in ("CLI.md", "DATA.md", "DESIGN.md")]
@@ -86,21 +85,5 @@ def renderers() -> dict[str, Callable[[], str]]:
     return render
 
 
-def main_(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only report stale files")
-    args = parser.parse_args(argv)
-    render = renderers()
-    if args.check:
-        stale = [str(p) for p in DOCS if len(set(regenerate(p, render))) == 2]
-        if stale:
-            print(f"stale (run make docs): {', '.join(stale)}", file=sys.stderr)
-        return 1 if stale else 0
-    for path in DOCS:
-        if write_if_changed(path, render):
-            print(f"rewrote {path.relative_to(ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main_())
+    sys.exit(run(DOCS, renderers(), "make docs"))
