@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def config_from_args(args: list[str]) -> TrainConfig:
     """The TrainConfig `textrec train ARGS` runs, as the command makes it."""
-    ctx = command.make_context("train", list(args))
+    # the group's context settings, as under `textrec` (click caches the help option it makes)
+    ctx = command.make_context("train", list(args), **main.context_settings)
     params = dict(ctx.params)
     recipe, _ = params.pop("recipe"), params.pop("quiet")
     given = {k for k in params if ctx.get_parameter_source(k).name != "DEFAULT"}
@@ -116,3 +117,11 @@ def test_the_run_records_the_effective_config(tmp_path):
     assert result.exit_code == 0, result.output
     saved = json.loads((out / "config.json").read_text())
     assert (saved["max_steps"], saved["batch_size"], saved["lr"]) == (1, 8, 5e-3)
+
+
+def test_make_trains_default_recipe_is_the_flags_it_replaced():
+    """`make train` ran `--max-steps 2400 --lr 2e-3 --eval-every 300`; its recipe file is that."""
+    common = ["--manifest", "m", "--out", "o"]
+    flags = ["--max-steps", "2400", "--lr", "2e-3", "--eval-every", "300"]
+    recipe = ["--config", str(ROOT / "configs" / "default.toml")]
+    assert config_from_args([*common, *recipe]) == config_from_args([*common, *flags])
