@@ -13,20 +13,20 @@ IMAGES ?= $(SYNTH)/images
 GT ?= $(SYNTH)/gt
 OUT ?= out
 MANIFEST ?= $(OUT)/manifest/manifest.parquet
-# The default recipe: reaches >= 95% word accuracy on the synthetic val split in about 7 minutes
-# on 2 CPU cores (see README). ARGS come last, so they override it.
-TRAIN_ARGS ?= --max-steps 2400 --lr 2e-3 --eval-every 300
+# The default recipe (configs/default.toml): >= 95% word accuracy on the synthetic val split in
+# 6-15 minutes on 2 CPU cores (docs/RESULTS.md). ARGS come last: options given override the file.
+TRAIN_ARGS ?= --config configs/default.toml
 ARGS ?=
 EVAL_SPLIT ?= val
 # Optional extras of `textrec synth --words` (never needed by manifest/train): open fonts from
 # Debian packages, and an English corpus from wordfreq (installed under out/, not in the venv).
 FONTS ?= fonts
 CORPUS ?= $(OUT)/corpus/en.tsv
-# bench-scale: words of the synthetic manifest built on Dask and locally (the README's figures
-# name the size they were measured at; 1000000 is the full-size run)
+# bench-scale: words of the synthetic manifest built on Dask and locally (docs/RESULTS.md's
+# figures name the size they were measured at; 1000000 is the full-size run)
 WORDS ?= 100000
 
-.PHONY: help install manifest train eval fonts corpus test test-slow bench bench-scale lint clean
+.PHONY: help install manifest train eval fonts corpus test test-slow bench bench-scale docs results lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ bench:  ## run the side-by-side benchmarks (results in benchmarks/results/*.json
 
 bench-scale:  ## Dask vs local manifest build, streaming a parts directory (WORDS= overrides)
 	$(PY) -m benchmarks.bench_scale --words $(WORDS)
+
+docs:  ## regenerate docs/CLI.md's --help blocks, the schema and reject-reason tables
+	$(PY) -m tools.gen_docs
+
+results:  ## regenerate the results tables of docs/RESULTS.md and README.md from benchmarks/results
+	$(PY) -m benchmarks.results_md
 
 lint:  ## ruff
 	$(VENV)/bin/ruff check .

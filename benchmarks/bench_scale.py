@@ -12,7 +12,7 @@
    work, merge), wall clock, 2 workers vs 1, on BENCH_IMAGES/BENCH_GT (IC15 train) or the
    synthetic default set.
 
-    python -m benchmarks.bench_scale --words 1000000   # the full-size run (README)
+    python -m benchmarks.bench_scale --words 1000000   # the full-size run (docs/RESULTS.md)
 """
 
 from __future__ import annotations

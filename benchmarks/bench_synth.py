@@ -1,6 +1,6 @@
 """Word mode words/s: `textrec synth --words N --workers 2`, wall clock and CPU time, with the
 default assets and (where present) with make fonts' fonts, make corpus' corpus and a background
-folder; and today's path (scenes, then the manifest stage) for the same number of words.
+folder; and scene mode's path (scenes, then the manifest stage) for the same number of words.
 
     python -m benchmarks.bench_synth [N] [--fonts fonts] [--corpus FILE] [--backgrounds DIR]
 """
@@ -66,14 +66,14 @@ def main(argv: list[str] | None = None) -> dict:
     scenes = WORK / "synth_scenes"
     shutil.rmtree(scenes, ignore_errors=True)
     images = str(math.ceil(a.words / 5.96))  # legible words per default scene
-    today = [
+    scene_mode = [
         ["synth", "--out", str(scenes), "--images", images, "--quiet"],
         ["manifest", "--images", str(scenes / "images"), "--gt", str(scenes / "gt"), "--out",
          str(scenes / "manifest"), "--workers", "2", "--overwrite", "--quiet"],
     ]  # fmt: skip
-    wall, cpu = _timed(*today)
+    wall, cpu = _timed(*scene_mode)
     kept = json.loads((scenes / "manifest" / "report.json").read_text())["kept"]
-    rows["today_scenes_then_manifest"] = _row(kept, wall, cpu)
+    rows["scenes_then_manifest"] = _row(kept, wall, cpu)
     result = {
         "benchmark": "textrec synth --words N --workers 2: words/s (wall clock)",
         "cpus": os.cpu_count(),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The ICDAR 2015 result in README, end to end: manifests, synthetic data, training, evaluation.
+# The ICDAR 2015 recipe of docs/RESULTS.md (configs/ic15_synth_quads.toml), end to end:
+# manifests, synthetic data, training, evaluation.
 #   IC15=/path/with/the/four/ic15/folders OUT=out/ic15 benchmarks/ic15_recipe.sh
 # IC15 must hold ch4_training_images, ch4_training_localization_transcription_gt,
 # ch4_test_images and Challenge4_Test_Task1_GT. LEXICONS (optional) is a folder with
@@ -27,7 +28,7 @@ done
 R="$OUT/train/manifest.parquet"
 $T train --manifest "$OUT/synth_a_manifest/manifest.parquet" --manifest "$OUT/synth_b_manifest/manifest.parquet" \
     --manifest "$R" --manifest "$R" --manifest "$R" --manifest "$R" \
-    --out "$OUT/run" --max-steps 14000 --lr 2e-3 --eval-every 2000 --quiet
+    --config "$(dirname "$0")/../configs/ic15_synth_quads.toml" --out "$OUT/run" --quiet
 
 $T eval --checkpoint "$OUT/run/best.pt" --manifest "$OUT/test/manifest.parquet" --out "$OUT/eval_greedy" --quiet
 $T eval --checkpoint "$OUT/run/best.pt" --manifest "$OUT/test/manifest.parquet" --out "$OUT/eval_beam" \

@@ -1,4 +1,4 @@
-"""The README's ICDAR 2015 table: every recognizer on the same official word crops, one run.
+"""The ICDAR 2015 table of docs/RESULTS.md: every recognizer on the same official crops, one run.
 
 Rows: PP-OCRv4 rec zero-shot (RapidOCR 1.4.4's ONNX model through its own pipeline: an optional
 dependency of this benchmark only), and any number of textrec models (checkpoints, or pretrained
@@ -91,6 +91,9 @@ def main() -> None:
     parser.add_argument("--manifest", required=True, help="manifest of the test crops")
     parser.add_argument("--split", default="test")
     parser.add_argument("--model", action="append", default=[], help="textrec model (repeat)")
+    parser.add_argument(
+        "--label", action="append", default=[], help="each --model's name in the table (repeat)"
+    )
     parser.add_argument("--subset", help="file of image ids (one per line), e.g. IC15-1811")
     parser.add_argument("--no-ppocr", action="store_true", help="skip PP-OCRv4")
     parser.add_argument(
@@ -107,12 +110,14 @@ def main() -> None:
     subset = [i in keep for i in words["image_id"]]
     rows = []
     if not args.no_ppocr:
-        rows.append(score("PP-OCRv4 rec", ppocr_reader(), crops, labels, subset, args.rounds))
-    for model in args.model:
+        row = score("PP-OCRv4 rec", ppocr_reader(), crops, labels, subset, args.rounds)
+        rows.append({**row, "label": "PP-OCRv4 rec (RapidOCR 1.4.4, ONNX Runtime), zero-shot"})
+    for k, model in enumerate(args.model):
+        label = args.label[k] if k < len(args.label) else model
         for rotate in args.rotate or ["none"]:
             read = textrec_reader(model, rotate)
             name = model if rotate == "none" else f"{model} --rotate {rotate}"
-            rows.append(score(name, read, crops, labels, subset, args.rounds))
+            rows.append({**score(name, read, crops, labels, subset, args.rounds), "label": label})
     for row in rows:
         a, s = row["all"], row["subset"]
         print(

@@ -2,7 +2,7 @@
 
 The IC15 side-by-side with the seed's training recipe (`benchmarks/seed_recipe.py`) and the
 synthetic engine's ablation (`benchmarks/synth_ablation.py`) train models for hours of CPU, so
-they are run on their own (see README).
+they are run on their own (see docs/RESULTS.md).
 """
 
 from benchmarks import (

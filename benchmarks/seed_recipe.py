@@ -8,7 +8,7 @@ scored with textrec's metrics. Training compute is process CPU time (all threads
 
 textrec's side is an ``eval`` report of a textrec model on the same test manifest and the CPU
 seconds its training used, given on the command line (the training is `textrec train`, run
-separately; see README). Writes ``benchmarks/results/seed_recipe.json``::
+separately; see docs/RESULTS.md). Writes ``benchmarks/results/seed_recipe.json``::
 
     python -m benchmarks.seed_recipe --train-manifest out/ic15/train/manifest.parquet \\
         --test-manifest out/ic15/test/manifest.parquet \\

@@ -1,4 +1,4 @@
-"""Ablation of `textrec synth` on ICDAR 2015, and the from-scratch recipe with the new engine.
+"""Ablation of `textrec synth` on ICDAR 2015, and the from-scratch recipe with word-mode words.
 
     python -m benchmarks.synth_ablation --ic15 DIR [--out out/ablation] [--words 150000]
         [--steps 4000] [--headline-steps 12000] [--recipe-steps 14000] [--finetune-steps 16000]
@@ -7,13 +7,13 @@
 Every ablation row trains `crnn-small` on synthetic words only (same steps, seed and schedule),
 picks the checkpoint on the IC15 *training* words (a val-only manifest: none of them is trained
 on) and is scored on the 2077 IC15 test words: the official Task 4.3 crops when
-DIR/WordRecognition holds them, and our quad crops. Rows: today's engine (scene mode + manifest),
-word mode with today's ingredients, then each ingredient added alone (fonts, text, degradations,
+DIR/WordRecognition holds them, and our quad crops. Rows: scene mode (scenes + manifest), word
+mode with scene mode's ingredients, then each ingredient added alone (fonts, text, degradations,
 backgrounds), all of them, and all with the training stream's crop re-cuts. The headline
 row trains on all ingredients for longer (--headline-steps), for the synthetic-only target. Then
-the full recipe (synthetic + IC15 train x4, as benchmarks/ic15_recipe.sh) with the new
-engine's synthetic data and with today's, at the same steps and training options (no crop
-re-cuts: they cost the ablation row 9 points), and the new engine's recipe with the official
+the full recipe (synthetic + IC15 train x4, as benchmarks/ic15_recipe.sh) with word mode's
+synthetic data and with scene mode's, at the same steps and training options (no crop
+re-cuts: they cost the ablation row 9 points), and the word-mode recipe with the official
 crops of the IC15 training words (DIR/WordRecognition/TrainingSet) in place of quad crops, and
 the two-stage recipe: the headline row's best.pt fine-tuned on its synthetic words and those
 official crops (x --finetune-repeats) for --finetune-steps at --finetune-lr; its training time
@@ -39,14 +39,15 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS, machine
 from textrec_data.atomic import atomic_file
+from textrec_model.config import read_recipe
 
 TEXTREC = [sys.executable, "-m", "pipelines.cli"]
 CLASSIC = ["--text", "classic", "--render", "classic", "--crops", "tight"]
 WORDS_PER_SCENE = 5.96  # legible words per default scene (make manifest: 7156 of 1200 scenes)
-TABLE = {  # the result file's sections and rows, in README's order
+TABLE = {  # the result file's sections and rows, in docs/RESULTS.md's order
     "synthetic_only": ["all"],
     "ablation": [
-        "today",
+        "scene_mode",
         "words",
         "fonts",
         "text",
@@ -55,8 +56,11 @@ TABLE = {  # the result file's sections and rows, in README's order
         "all",
         "all+recut",
     ],
-    "recipe": ["today", "new", "new+official_crops", "two_stage"],
+    "recipe": ["scene_mode", "word_mode", "word_mode+official_crops", "two_stage"],
 }
+#: The recipe files of the rows trained from scratch, and of the two-stage recipe's second stage.
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SCRATCH, FINETUNE = CONFIGS / "synth_scratch.toml", CONFIGS / "synth_finetune.toml"
 #: The two-stage recipe starts from this row's best.pt (it is trained first when missing).
 PRETRAINED = "synthetic_only/all"
 
@@ -87,11 +91,11 @@ def positive_number(text: str) -> str:
 
 
 def rows(a: argparse.Namespace, backgrounds: str) -> dict[str, list[str] | None]:
-    """Dataset variants by name: `textrec synth --words` options (None: today's scene mode)."""
+    """Dataset variants by name: `textrec synth --words` options (None: scene mode)."""
     everything = ["--fonts", a.fonts, "--text", "scene", "--corpus", a.corpus]
     everything += ["--render", "scene", "--crops", "mixed", "--backgrounds", backgrounds]
     return {
-        "today": None,
+        "scene_mode": None,
         "words": CLASSIC,
         "fonts": [*CLASSIC, "--fonts", a.fonts],
         "text": ["--text", "scene", "--corpus", a.corpus, *CLASSIC[2:]],
@@ -144,7 +148,7 @@ def synthetic(name: str, options: list[str] | None, a, out: Path, vocab: str) ->
     if record.is_file():  # written last: a stop before it makes the variant again
         return json.loads(record.read_text())
     fit = ["--charset", vocab, "--case", "lower", "--overwrite", "--quiet"]
-    if options is None:  # today's engine: scenes, then the manifest stage
+    if options is None:  # scene mode: scenes, then the manifest stage
         images = math.ceil(a.words / WORDS_PER_SCENE)
         seconds = run(
             "synth",
@@ -203,9 +207,11 @@ def train_and_score(
     out: Path,
     extra: tuple[str, ...] = (),
     init: str | None = None,
-    lr: str = "2e-3",
+    lr: str | None = None,
 ) -> dict:
-    """Train crnn-small for ``steps`` (from run ``init``'s best.pt when given); score best.pt
+    """Train crnn-small by its recipe file (configs/synth_scratch.toml, with ``init``
+    configs/synth_finetune.toml) for ``steps`` (from run ``init``'s best.pt when given; ``lr``
+    None: the file's); score best.pt
     (chosen on the val split) and last.pt on each test manifest. A scored row is read back from
     OUT/row_NAME.json, a finished training from OUT/trained_NAME.json; an interrupted one
     continues from its last.pt (``train_seconds`` then counts the last invocation only; None when
@@ -219,6 +225,7 @@ def train_and_score(
     if not trained.is_file():
         resumed = (run_dir / "last.pt").is_file()
         args = [arg for m in manifests for arg in ("--manifest", m)]
+        args += ["--config", str(FINETUNE if init else SCRATCH), *(["--lr", lr] if lr else [])]
         if init and not resumed:
             args += ["--init", str(out / f"run_{init}" / "best.pt")]
         seconds = (
@@ -231,8 +238,6 @@ def train_and_score(
                 str(run_dir),
                 "--max-steps",
                 str(steps),
-                "--lr",
-                lr,
                 "--eval-every",
                 str(max(steps // 6, min(steps, 1000))),
                 "--quiet",
@@ -242,7 +247,9 @@ def train_and_score(
         )
         with atomic_file(trained) as tmp:
             tmp.write_text(json.dumps({"train_seconds": seconds, "resumed": resumed}))
-    scores = {**json.loads(trained.read_text()), "train_options": list(extra), "lr": lr}
+    recipe = read_recipe(FINETUNE if init else SCRATCH)
+    scores = {**json.loads(trained.read_text()), "train_options": list(extra)}
+    scores["lr"] = lr or str(recipe["lr"])
     if init:
         first = json.loads((out / f"trained_{init}.json").read_text())["train_seconds"]
         seconds = scores["train_seconds"]
@@ -312,8 +319,8 @@ def main() -> None:
     p.add_argument(
         "--finetune-lr",
         type=positive_number,
-        default="1e-3",
-        help="peak learning rate of that second stage",
+        default=None,
+        help="peak learning rate of that second stage [configs/synth_finetune.toml's]",
     )
     p.add_argument(
         "--finetune-repeats",
@@ -356,7 +363,7 @@ def main() -> None:
         )
     variants = rows(a, backgrounds)
     real_x4 = [real["train"]] * 4
-    word_mode = [name for name in variants if name not in ("all", "today")]
+    word_mode = [name for name in variants if name not in ("all", "scene_mode")]
 
     def data(name: str) -> str:
         return str(out / f"data_{name}/manifest.parquet")
@@ -364,8 +371,8 @@ def main() -> None:
     crops = [real["train_crops"]] if "train_crops" in real else []
     crops_recipes = (  # the recipes on the official crops of the training words, where present
         {
-            ("recipe", "new+official_crops"): (
-                "all", "recipe_new_crops", [data("all"), *crops * 4], a.recipe_steps, {},
+            ("recipe", "word_mode+official_crops"): (
+                "all", "recipe_word_mode_crops", [data("all"), *crops * 4], a.recipe_steps, {},
             ),
             ("recipe", "two_stage"): (  # fine-tunes the headline row's best.pt
                 "all", "recipe_two_stage", [data("all"), *crops * a.finetune_repeats],
@@ -377,9 +384,9 @@ def main() -> None:
     )  # fmt: skip
 
     # (section, row) -> (dataset, run name, manifests, steps, train_and_score options), in the
-    # order they run: the headline row, the rows that reuse its data, the new recipe, the other
-    # word mode rows, the recipes on the official training crops, then the two rows on today's
-    # scene-mode words (the slowest to make; today's recipe last: README's ic15_recipe.sh
+    # order they run: the headline row, the rows that reuse its data, the word-mode recipe, the
+    # other word mode rows, the recipes on the official training crops, then the two rows on
+    # scene-mode words (the slowest to make; the scene-mode recipe last: ic15_recipe.sh
     # measures it too), so that a run stopped part-way already answers most.
     jobs = {
         ("synthetic_only", "all"): ("all", "all", [data("all"), real["val"]], a.headline_steps, {}),
@@ -388,17 +395,19 @@ def main() -> None:
             "all", "ablation_all_recut", [data("all"), real["val"]], a.steps,
             {"extra": ("--crop-augment",)},
         ),
-        ("recipe", "new"): ("all", "recipe_new", [data("all"), *real_x4], a.recipe_steps, {}),
+        ("recipe", "word_mode"): (
+            "all", "recipe_word_mode", [data("all"), *real_x4], a.recipe_steps, {},
+        ),
         **{
             ("ablation", name): (name, f"ablation_{name}", [data(name), real["val"]], a.steps, {})
             for name in word_mode
         },
         **crops_recipes,
-        ("ablation", "today"): (
-            "today", "ablation_today", [data("today"), real["val"]], a.steps, {}
+        ("ablation", "scene_mode"): (
+            "scene_mode", "ablation_scene_mode", [data("scene_mode"), real["val"]], a.steps, {},
         ),
-        ("recipe", "today"): (
-            "today", "recipe_today", [data("today"), *real_x4], a.recipe_steps, {}
+        ("recipe", "scene_mode"): (
+            "scene_mode", "recipe_scene_mode", [data("scene_mode"), *real_x4], a.recipe_steps, {},
         ),
     }  # fmt: skip
     if a.rows:

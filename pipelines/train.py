@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import fields
 
 import click
+from click.core import ParameterSource
 
 from pipelines.common import user_errors
+from textrec_model.config import config_with_recipe
 from textrec_model.models import DEFAULT_MODEL, PRESETS, PRETRAINED
 from textrec_model.train import TrainConfig, TrainingInterrupted, train
 
-_D = TrainConfig.__dataclass_fields__
-
-
-def _default(name: str):
-    return _D[name].default
+_default = {field.name: field.default for field in fields(TrainConfig)}.__getitem__
 
 
 @click.command("train")
+@click.option("--config", "recipe", metavar="FILE", help="TOML recipe; options given win.")
 @click.option(
     "--manifest",
     "manifests",
     multiple=True,
-    required=True,
     type=click.Path(),
     help="manifest.parquet or manifest directory, local or URL (repeat to mix several; their "
     "charsets must agree). The same one given k times is seen k times per epoch in training, "
     "once in validation.",
 )
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output directory.")
 @click.option(
     "--model",
     type=click.Choice(sorted(PRESETS)),
@@ -76,13 +75,15 @@ def _default(name: str):
 @click.option("--overwrite", is_flag=True, help="Replace the run in OUT (its files only).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def command(manifests: tuple[str, ...], quiet: bool, **options) -> None:
+@click.pass_context
+def command(ctx: click.Context, recipe: str | None, quiet: bool, **options) -> None:
     """Train a CRNN-CTC recognizer; writes OUT/last.pt, best.pt, metrics.jsonl, curves.png.
 
     Runs under `torchrun --nproc_per_node N textrec train ...` for multi-GPU (or multi-process
     CPU) data parallel training.
     """
-    config = TrainConfig(manifests=tuple(manifests), **options)
+    given = {k for k in options if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+    config = config_with_recipe(options, given, recipe)
     try:
         metrics = train(config, progress=not quiet)
     except TrainingInterrupted as exc:

@@ -11,23 +11,26 @@ from dataclasses import dataclass
 
 #: The closed set of reasons a record can be rejected for, by its source or by the manifest stage.
 REJECT_REASONS: dict[str, str] = {
-    "placeholder": "transcription is ### (or any all-# string): illegible word",
+    "placeholder": "transcription is `###` (or any all-`#` string): illegible word, always "
+    "rejected",
     "blank_line": "the line is empty or only whitespace",
-    "encoding": "the line (or whole file) is not valid UTF-8",
-    "malformed": "the line or record lacks the format's fields (IC15: fewer than 8 coordinates "
-    "+ text; an unclosed quote; an LMDB sample without its label)",
-    "bad_coordinates": "a coordinate is not a finite number, or the quad spans over 4 times "
-    "the image's size",
+    "encoding": "the line (or the whole file, e.g. UTF-16; an LMDB label) is not valid UTF-8",
+    "malformed": "the line or record lacks its fields: IC15 fewer than 8 commas, IC13 fewer than "
+    "4 numbers and a text, a list line without its comma/tab, an unclosed quote, an LMDB sample "
+    "without `label-%09d`, a JSON annotation that is not an object or has no `utf8_string`",
+    "bad_coordinates": "a coordinate is not a finite number, a polygon has under 3 points, or "
+    "the quad spans over 4 times the image's size",
     "empty_label": "the transcription is empty or only whitespace",
     "degenerate_quad": "the quad has (near) zero area or a side shorter than 1 pixel",
     "outside_image": "the quad does not overlap the image",
-    "missing_image": "the image the record refers to does not exist (IC15: none matches; "
-    "an LMDB sample without its image)",
-    "unreadable_image": "the image (file or bytes) exists but cannot be decoded",
-    "out_of_charset": "the label has characters outside the given --charset",
-    "illegible": "marked illegible (COCO-Text legibility, TextOCR's '.')",
-    "language": "the word's language is not English (COCO-Text)",
-    "text_class": "the word's class is not machine printed or handwritten (COCO-Text 'others')",
+    "missing_image": "no image file matches (the GT file; the listed crop; the JSON's image), or "
+    "an LMDB sample has no `image-%09d`",
+    "unreadable_image": "the image file (or LMDB bytes) exists but cannot be decoded (empty, "
+    "corrupt, or a decompression bomb over OpenCV's and Pillow's pixel limits)",
+    "out_of_charset": "the label has characters outside the given `--charset`",
+    "illegible": "marked illegible by the format (COCO-Text `legibility`, TextOCR `.`)",
+    "language": "COCO-Text `language` is not `english`",
+    "text_class": "COCO-Text `class` is `others` (neither machine printed nor handwritten)",
 }
 
 

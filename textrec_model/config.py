@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 from textrec_data.errors import InputError
 from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
@@ -10,6 +12,10 @@ from textrec_data.stream import StreamConfig
 from textrec_data.validate import MAX_SEED, Bound, check_bounds, check_choice
 from textrec_model.models import DEFAULT_MODEL, PRESETS, RecognitionModel
 from textrec_model.transfer import parse_freeze
+
+#: Recipe-file (``train --config``) value types, by the annotation of the TrainConfig field.
+_TOML_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "tuple[str, ...]": list}
+_TYPE_NAMES = {int: "an integer", str: "a string", bool: "true or false", list: "a list of strings"}
 
 DEVICES = ("auto", "cpu", "cuda")
 #: The values each numeric option of a run takes (checked by the CLI and the Python API alike).
@@ -112,3 +118,41 @@ class TrainConfig:
             crop_augment=self.crop_augment,
             seed=self.seed,
         )
+
+
+def read_recipe(path: str | Path) -> dict:
+    """The TrainConfig fields a TOML recipe file (``configs/*.toml``) sets, checked: unknown keys
+    and values of the wrong type are refused by file and key (:class:`InputError`)."""
+    try:
+        table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the recipe file ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not a valid TOML file ({exc})") from exc
+    known = {f.name: f.type.removesuffix(" | None") for f in fields(TrainConfig)}
+    recipe = {}
+    for key, value in table.items():
+        if key not in known:
+            raise InputError(f"{path}: unknown key '{key}' (keys: {', '.join(sorted(known))})")
+        expected = _TOML_TYPES[known[key]]
+        wrong = isinstance(value, bool) and expected is not bool or not isinstance(value, expected)
+        if expected is list and not wrong:
+            wrong = not all(isinstance(item, str) for item in value)
+        if wrong:
+            what = _TYPE_NAMES.get(expected, "a number")
+            raise InputError(f"{path}: {key}: expected {what}, got {value!r}")
+        recipe[key] = tuple(value) if expected is list else value
+        if known[key] == "float":
+            recipe[key] = float(value)
+    return recipe
+
+
+def config_with_recipe(options: dict, given: set[str], recipe: str | None) -> TrainConfig:
+    """The run's TrainConfig: ``options`` (every command-line value, by field name), where the
+    recipe file sets a field the user did not give (``given``), the file's value."""
+    values = dict(options)
+    if recipe is not None:
+        values |= {k: v for k, v in read_recipe(recipe).items() if k not in given}
+    if not values.get("out"):
+        raise InputError("--out: give the output directory (or 'out' in the --config file)")
+    return TrainConfig(**values)

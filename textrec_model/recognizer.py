@@ -41,7 +41,7 @@ ROTATIONS = ("none", "vertical")
 #: Beam widths and batch sizes the CLI and the API take.
 BEAM_WIDTH = Bound(1, 1000)
 BATCH_SIZE = Bound(1, 65536)
-#: The recognizer textrec ships (README, "The shipped model"): ``textrec export --format
+#: The recognizer textrec ships (docs/RESULTS.md, "The shipped model"): ``textrec export --format
 #: weights`` of the best fine-tuned IC15 model, inside the package.
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "textrec_ic15.pt"
 #: Input values (B x C x H x W) a batch may hold, whatever --batch-size says: 32 crops of a

@@ -1,0 +1,191 @@
+"""Regenerate the results tables of docs/RESULTS.md and README.md from benchmarks/results/*.json
+(`make results`): every figure in a generated block is read from a result file, so the docs
+cannot drift from the measurements.
+
+    python -m benchmarks.results_md [--check]     # --check: exit 1 naming the stale files
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import partial
+
+from benchmarks.results_common import RESULTS, ROOT, load, machine_line, num, pct
+from benchmarks.results_speed import bench_table, scale_table, synth_words_table
+from tools.docblocks import run, table
+
+DOCS = [ROOT / "README.md", ROOT / "docs" / "RESULTS.md"]
+
+#: README's summary: the shipped model beside the recognizers a user would pick instead (labels
+#: of benchmarks/results/ic15_table.json rows).
+SUMMARY = [
+    "the shipped model",
+    "PP-OCRv4 rec (RapidOCR 1.4.4, ONNX Runtime), zero-shot",
+    "PP-OCRv4 rec through textrec (`ppocr:v4`), zero-shot",
+    "EasyOCR `english_g2` through textrec, zero-shot",
+    "`crnn-vgg` fine-tuned from `english_g2`",
+]
+ROTATE = " --rotate vertical"
+
+
+def summary_table() -> str:
+    """README: the shipped model and its alternatives on the official IC15 test crops."""
+    rows = {row["label"]: row for row in load("ic15_table")["rows"]}
+    vertical = {
+        row["label"]: row["all"]
+        for row in load("ic15_rotate")["rows"]
+        if row["name"].endswith(ROTATE)
+    }
+    body = []
+    for label in SUMMARY:
+        row, scores = rows[label], rows[label]["all"]
+        turned = vertical.get(label, {}).get("word_accuracy_alnum")
+        body.append(
+            [
+                label,
+                f"**{pct(scores['word_accuracy_alnum'])}**",
+                pct(turned),
+                pct(scores["word_accuracy_ci"]),
+                f"{scores['cer']:.3f}",
+                num(row["crops_per_s_per_thread"]),
+            ]
+        )
+    header = ["recognizer", "alnum", "alnum, `--rotate vertical`", "case-insensitive", "CER"]
+    return table([*header, "crops/s per CPU thread"], body)
+
+
+def ic15_table() -> str:
+    """Every recognizer of ic15_table.json on the same official test crops."""
+    result = load("ic15_table")
+    body = [
+        [
+            row["label"],
+            pct(s["word_accuracy_alnum"]),
+            pct(s["word_accuracy_ci"]),
+            pct(s["word_accuracy"]),
+            f"{s['cer']:.3f}",
+            num(row["crops_per_s_per_thread"]),
+        ]
+        for row in result["rows"]
+        for s in [row["all"]]
+    ]
+    header = ["model", "alnum", "case-insensitive", "exact", "CER", "crops/s per thread"]
+    return (
+        table(header, body) + f"\n\n{result['rows'][0]['all']['n']} words. " + machine_line(result)
+    )
+
+
+def ic15_rotate() -> str:
+    """Each model of ic15_rotate.json as given and with --rotate vertical."""
+    result = load("ic15_rotate")
+    rows = {row["name"]: row for row in result["rows"]}
+    body = []
+    for name, row in rows.items():
+        if name.endswith(ROTATE):
+            continue
+        turned = rows[name + ROTATE]
+        a, b = row["all"], turned["all"]
+        gain = 100 * (b["word_accuracy_alnum"] - a["word_accuracy_alnum"])
+        body.append(
+            [
+                row["label"],
+                pct(a["word_accuracy_alnum"]),
+                f"**{pct(b['word_accuracy_alnum'])}** ({gain:+.1f})",
+                f"{pct(a['word_accuracy_ci'])} / {pct(b['word_accuracy_ci'])}",
+                f"{num(row['crops_per_s_per_thread'])} / {num(turned['crops_per_s_per_thread'])}",
+            ]
+        )
+    header = ["model", "alnum, as given", "alnum, `--rotate vertical`"]
+    header += ["case-insensitive, as given / vertical", "crops/s per thread, as given / vertical"]
+    return table(header, body) + "\n\n" + machine_line(result)
+
+
+def synth_table(name: str) -> str:
+    """A synth_ablation.py result: each row's data, training time and scores of best.pt."""
+    result = load(name)
+    body = []
+    for section in ("synthetic_only", "ablation", "recipe"):
+        for row, scores in result.get(section, {}).items():
+            data = result["datasets"].get(dataset_of(section, row))
+            made = f"{data['words']:,} ({num(data['seconds'], 0)} s)" if data else "–"
+            seconds = scores.get("total_train_seconds") or scores["train_seconds"]
+            best = scores["best"]
+            official = best.get("official_crops")
+            body.append(
+                [
+                    f"`{section}/{row}`",
+                    made,
+                    f"{num(seconds / 60)} min",
+                    " / ".join(
+                        [
+                            pct(official["word_accuracy_alnum"]),
+                            pct(official["word_accuracy_ci"]),
+                            f"{official['cer']:.3f}",
+                        ]
+                    )
+                    if official
+                    else "–",
+                    f"{pct(best['quads']['word_accuracy_alnum'])} / {best['quads']['cer']:.3f}",
+                ]
+            )
+    header = ["row", "synthetic words (time to make)", "training (wall)"]
+    header += ["official crops: alnum / case-insensitive / CER", "our quad crops: alnum / CER"]
+    config = result["config"]
+    steps = ", ".join(
+        f"`--{k.replace('_', '-')} {config[k]}`"
+        for k in (
+            "words",
+            "steps",
+            "headline_steps",
+            "recipe_steps",
+            "finetune_steps",
+            "finetune_repeats",
+            "finetune_lr",
+        )
+        if k in config
+    )
+    return table(header, body) + f"\n\nOptions: {steps}. " + machine_line(result)
+
+
+def dataset_of(section: str, row: str) -> str:
+    """The synthetic dataset a synth_ablation.py row trains on."""
+    base = row.split("+")[0]
+    return base if section != "recipe" or base == "scene_mode" else "all"
+
+
+def seed_recipe() -> str:
+    """The seed notebook's recipe against textrec's, same test words."""
+    result = load("seed_recipe")
+    seed, ours = result["seed"], result["textrec"]
+    body = [
+        ["seed notebook, 20 epochs", num(seed["cpu_seconds"], 0), pct(seed["word_accuracy_alnum"])],
+        [
+            "textrec (`configs/ic15_synth_quads.toml`)",
+            num(ours["cpu_seconds"], 0),
+            f"**{pct(ours['word_accuracy_alnum'])}**",
+        ],
+        ["difference", "", f"**{result['points_alnum']:+.1f} points** (target {result['target']})"],
+    ]
+    return table(["recipe", "training CPU seconds", "IC15-2077 alnum"], body)
+
+
+def renderers() -> dict[str, Callable[[], str]]:
+    """Block name -> its generator."""
+    render: dict[str, Callable[[], str]] = {
+        "results:summary": summary_table,
+        "results:ic15_table": ic15_table,
+        "results:ic15_rotate": ic15_rotate,
+        "results:seed_recipe": seed_recipe,
+        "results:bench": bench_table,
+        "results:scale": scale_table,
+        "results:synth_words": synth_words_table,
+    }
+    for path in sorted(RESULTS.glob("synth_*.json")):
+        if path.stem != "synth_words":
+            render[f"results:{path.stem}"] = partial(synth_table, path.stem)
+    return render
+
+
+if __name__ == "__main__":
+    sys.exit(run(DOCS, renderers(), "make results"))
