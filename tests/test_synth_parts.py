@@ -19,14 +19,20 @@ from textrec_data.errors import InputError
 from textrec_data.stream import StreamConfig, prepare_image
 from textrec_data.synth import SynthConfig, write_synth_dataset
 from textrec_data.synth.canvas import word_canvas
-from textrec_data.synth.corpus import load_corpus
 from textrec_data.synth.effects import blur, degrade, down_up, jpeg
-from textrec_data.synth.fonts import font_paths
-from textrec_data.synth.fontset import FontFace, cache_file, group_faces, load_font_set, read_faces
+from textrec_data.synth.fonts import (
+    FontFace,
+    cache_file,
+    font_paths,
+    group_faces,
+    load_font_set,
+    read_faces,
+)
 from textrec_data.synth.glyphs import LetterStyle
-from textrec_data.synth.photos import erase_text, write_backgrounds
-from textrec_data.synth.scenetext import TextConfig, scene_word
-from textrec_data.synth.wordsource import WORD_CHARSET
+from textrec_data.synth.word.corpus import load_corpus
+from textrec_data.synth.word.photos import erase_text, write_backgrounds
+from textrec_data.synth.word.source import WORD_CHARSET
+from textrec_data.synth.word.tokens import TextConfig, scene_word
 
 ROOT = Path(__file__).resolve().parent.parent
 DEJAVU = str(next(p for p in font_paths() if p.name.lower() == "dejavusans.ttf"))
