@@ -9,6 +9,7 @@ import click
 
 from pipelines.common import OneLineErrors
 from textrec_data import __version__
+from textrec_data.images import single_threaded_opencv
 
 COMMANDS = (
     "synth",
@@ -49,6 +50,7 @@ def main() -> None:
     `textrec manifest` -> `textrec stats` -> `textrec train` -> `textrec eval` / `textrec predict`
     / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list.
     """
+    single_threaded_opencv()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """The packages' import graph, read from the source with ``ast`` (no module is imported): no
 import circle anywhere, function-level and ``TYPE_CHECKING`` imports included, and the layering
-``textrec_data`` <- ``textrec_model`` <- ``pipelines`` (no import runs back up)."""
+``textrec_data`` <- ``textrec_model`` <- ``pipelines`` (no import runs back up). And importing
+them changes no process-wide setting (OpenCV is made single-threaded where work forks)."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,3 +141,43 @@ def test_no_import_runs_back_up_the_layers():
         if any(target.split(".")[0] == f for f in FORBIDDEN.get(name.split(".")[0], ()))
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def run_python(code: str) -> str:
+    """``code`` run by a fresh interpreter on this checkout; its stdout."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_importing_every_module_changes_no_global_state():
+    """OpenCV's and torch's thread counts and matplotlib's backend are as they were after
+    importing every module of the packages."""
+    names = sorted(module_files())
+    out = run_python(
+        "import importlib, cv2, matplotlib, torch\n"
+        "cv2.setNumThreads(3); torch.set_num_threads(2)\n"
+        "backend = matplotlib.rcParams._get('backend')\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
+        "print(cv2.getNumThreads(), torch.get_num_threads(),\n"
+        "      matplotlib.rcParams._get('backend') == backend)"
+    )
+    assert out.split() == ["3", "2", "True"]
+
+
+def test_manifest_pool_workers_run_opencv_single_threaded():
+    """A parent that set OpenCV's threads itself still forks single-threaded workers."""
+    out = run_python(
+        "import cv2\n"
+        "from textrec_data.engines.local import map_tasks\n"
+        "def threads(task): return cv2.getNumThreads()\n"
+        "cv2.setNumThreads(3)\n"
+        "with map_tasks(threads, [0, 1, 2], 2) as found: print(*found)\n"
+    )
+    assert out.split() == ["1", "1", "1"]

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
 from textrec_data.engines.local import ordered_results
+from textrec_data.images import single_threaded_opencv
 from textrec_data.manifest import MANIFEST_SCHEMA, REJECTS_SCHEMA, TableWriter
 from textrec_data.manifest_config import ManifestConfig, validate_config
 from textrec_data.rows import UnitResult, WordRules, packed, process
@@ -119,11 +120,12 @@ def _unit_results(
 ) -> Iterator[Iterator[tuple[int, UnitResult]]]:
     """(units, UnitResult) pairs in unit order, computed in-process (1 worker, a unit at a time)
     or by a process pool (tasks of one or more units)."""
+    single_threaded_opencv()  # before the fork: the workers inherit it
     if workers <= 1:
         yield ((1, packed(process(source.read(u), rules, source.name))) for u in units)
         return
-    # Forking is safe here: textrec_data keeps OpenCV single-threaded (see textrec_data/__init__)
-    # and the workers never touch torch. "spawn" would re-import the caller's main module.
+    # Forking is safe here: OpenCV is single-threaded (images.single_threaded_opencv) and the
+    # workers never touch torch. "spawn" would re-import the caller's main module.
     # pyarrow imports pandas at its first conversion from Python objects (~1 s): done here,
     # before the fork, the workers share it instead of each paying for it.
     pa.Table.from_pylist([], schema=MANIFEST_SCHEMA)

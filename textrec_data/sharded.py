@@ -28,6 +28,7 @@ from tqdm import tqdm
 from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
 from textrec_data.engines import run_tasks
+from textrec_data.images import single_threaded_opencv
 from textrec_data.manifest import (
     MANIFEST_SCHEMA,
     PARTS_METADATA,
@@ -98,6 +99,7 @@ def row_group_sizes(rows: int, row_group_size: int) -> list[int]:
 
 def run_part(task: PartTask) -> PartResult:
     """An engine task: process the units, write the part and its rejects, return the counts."""
+    single_threaded_opencv()  # a Dask worker is a spawned process of its own
     out, name = as_path(task.out), part_name(task.index)
     marker = {"part_of_manifest": PARTS_METADATA, "part": task.index}
     rows_out = TableWriter(out / "manifest" / name, MANIFEST_SCHEMA, task.row_group_size)
