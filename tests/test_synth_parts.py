@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from font_sets import face_paths, family_names
 
 from textrec_data.cropstyle import jitter_quad, loose_box, loose_view
 from textrec_data.errors import InputError
@@ -91,13 +92,13 @@ def test_font_set_picks_only_faces_that_cover_the_word():
     plain = FontFace("a.ttf", "A", frozenset("abc"))
     accented = FontFace("b.ttf", "B", frozenset("abcé"))
     fonts = group_faces([accented, plain])
-    assert fonts.names() == ["A", "B"]
+    assert family_names(fonts) == ["A", "B"]
     rng = np.random.default_rng(0)
     assert {fonts.pick(rng, "cé").path for _ in range(50)} == {"b.ttf"}
     assert {fonts.pick(rng, "ab").path for _ in range(50)} == {"a.ttf", "b.ttf"}
     assert fonts.pick(rng, "ß") is None
     palette = fonts.palette(rng, 5)
-    assert set(palette.files()) <= {"a.ttf", "b.ttf"}
+    assert set(face_paths(palette)) <= {"a.ttf", "b.ttf"}
 
 
 def test_font_folder_reads_ttf_and_otf_recursively_by_family(tmp_path):
@@ -106,7 +107,7 @@ def test_font_folder_reads_ttf_and_otf_recursively_by_family(tmp_path):
     shutil.copy(DEJAVU, tmp_path / "y.otf")
     shutil.copy(DEJAVU, tmp_path / "z-Symbol.ttf")  # an excluded kind, by name
     fonts = load_font_set((str(tmp_path),))
-    assert fonts.names() == ["DejaVu Sans"] and len(fonts.files()) == 2
+    assert family_names(fonts) == ["DejaVu Sans"] and len(face_paths(fonts)) == 2
 
 
 def test_font_scans_are_cached_by_path_size_and_time(tmp_path, monkeypatch):

@@ -224,12 +224,6 @@ class FontSet:
 
     families: tuple[tuple[FontFace, ...], ...]
 
-    def names(self) -> list[str]:
-        return [faces[0].family for faces in self.families]
-
-    def files(self) -> list[str]:
-        return [face.path for faces in self.families for face in faces]
-
     def pick(self, rng: np.random.Generator, text: str) -> FontFace | None:
         """A face that covers ``text``: a random family, then a random face of it (so large
         families do not dominate); None when no face covers it."""
