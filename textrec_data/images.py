@@ -37,13 +37,12 @@ def keep_freed_memory() -> bool:
     )
 
 
-@functools.cache
 def single_threaded_opencv() -> None:
-    """Keep OpenCV single-threaded in this process (once) and the processes it forks: its thread
-    pool gains nothing on word crops, and a process forked while that pool holds a lock (a
-    manifest pool worker, a DataLoader worker) deadlocks in its first OpenCV call. Called by the
-    command line's entry point, before the manifest stage forks its pool, in every engine task and
-    in every training stream."""
+    """Keep OpenCV single-threaded in this process and the processes it forks: its thread pool
+    gains nothing on word crops, and a process forked while that pool holds a lock (a manifest
+    pool worker, a DataLoader worker) deadlocks in its first OpenCV call. Called by the command
+    line's entry point, before the manifest stage forks its pool, in every engine task and in
+    every training stream (0.3 us a call)."""
     cv2.setNumThreads(1)
 
 
