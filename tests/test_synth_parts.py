@@ -29,7 +29,7 @@ from textrec_data.synth.fonts import (
     load_font_set,
     read_faces,
 )
-from textrec_data.synth.glyphs import LetterStyle
+from textrec_data.synth.letters import LetterStyle
 from textrec_data.synth.word.corpus import load_corpus
 from textrec_data.synth.word.photos import erase_text, write_backgrounds
 from textrec_data.synth.word.source import WORD_CHARSET

@@ -9,7 +9,7 @@ places a word, under a :class:`SynthConfig` of its own (``WordConfig.scene_like`
 
 What both draw with, in the order a word is made: ``transcriptions`` (charset, the word lists
 of ``word_lists.txt``, the classic word sampler), ``fonts`` (discovery, coverage, metrics, font
-sets), ``colours``, ``background``, ``glyphs`` (letter styles), ``canvas`` (a word drawn
+sets), ``colours``, ``background``, ``letters`` (letter styles), ``canvas`` (a word drawn
 upright, its text box), ``compositing`` (colouring and warped pasting) and ``effects`` (camera
 and scene degradations).
 """

@@ -19,7 +19,7 @@ from textrec_data.synth.canvas import WordCanvas, word_canvas
 from textrec_data.synth.compositing import composite, warp_points
 from textrec_data.synth.effects import camera_effects, degrade, jpeg, occlude
 from textrec_data.synth.fonts import FontSet
-from textrec_data.synth.glyphs import PLAIN, LetterStyle
+from textrec_data.synth.letters import PLAIN, LetterStyle
 from textrec_data.synth.scene.placement import font_size, random_quad
 from textrec_data.synth.transcriptions import random_word
 from textrec_data.synth.word.config import WordConfig
