@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from textrec_data.synth.photos import write_backgrounds
+from textrec_data.synth.word.photos import write_backgrounds
 
 
 @click.command("backgrounds")

@@ -9,6 +9,7 @@ import click
 
 from pipelines.common import OneLineErrors
 from textrec_data import __version__
+from textrec_data.images import single_threaded_opencv
 
 COMMANDS = (
     "synth",
@@ -51,6 +52,7 @@ def main() -> None:
     / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list;
     `textrec models` lists the architecture presets and pretrained models.
     """
+    single_threaded_opencv()
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from textrec_data.build import SPLIT_MODES, ManifestConfig, build_manifest
+from textrec_data.build import build_manifest
 from textrec_data.charset import CASE_POLICIES
 from textrec_data.engines import ENGINES
 from textrec_data.manifest import PARTS_METADATA
+from textrec_data.manifest_config import SPLIT_MODES, ManifestConfig
 from textrec_data.sources import DEFAULT_FORMAT, FORMATS
 
 FORMAT_HELP = (

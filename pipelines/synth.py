@@ -10,9 +10,9 @@ from textrec_data.build import ManifestConfig
 from textrec_data.charset import CASE_POLICIES
 from textrec_data.errors import InputError
 from textrec_data.synth import SynthConfig, write_synth_dataset
-from textrec_data.synth.scenetext import TextConfig
-from textrec_data.synth.wordconfig import CROP_STYLES, RENDER_STYLES, TEXT_STYLES, WordConfig
-from textrec_data.synth.wordsource import SOURCE_PATH, write_synth_words
+from textrec_data.synth.word.config import CROP_STYLES, RENDER_STYLES, TEXT_STYLES, WordConfig
+from textrec_data.synth.word.source import SOURCE_PATH, write_synth_words
+from textrec_data.synth.word.tokens import TextConfig
 
 _WORD_ONLY = ("corpus", "backgrounds", "charset")
 _PATH = click.Path()

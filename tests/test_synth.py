@@ -178,7 +178,7 @@ def test_font_paths_are_usable_and_sorted():
 
 
 def test_every_charset_character_can_be_generated():
-    from textrec_data.synth.words import random_word
+    from textrec_data.synth.transcriptions import random_word
 
     rng = np.random.default_rng(0)
     seen: set[str] = set()
@@ -190,7 +190,7 @@ def test_every_charset_character_can_be_generated():
 
 
 def test_word_lists_load_from_the_package_data_file():
-    from textrec_data.synth.words import load_word_lists
+    from textrec_data.synth.transcriptions import load_word_lists
 
     lists = load_word_lists()
     assert list(lists) == ["common", "accented", "apostrophe", "symbol"]

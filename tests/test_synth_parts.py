@@ -13,20 +13,27 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from font_sets import face_paths, family_names
 
 from textrec_data.cropstyle import jitter_quad, loose_box, loose_view
 from textrec_data.errors import InputError
 from textrec_data.stream import StreamConfig, prepare_image
 from textrec_data.synth import SynthConfig, write_synth_dataset
 from textrec_data.synth.canvas import word_canvas
-from textrec_data.synth.corpus import load_corpus
 from textrec_data.synth.effects import blur, degrade, down_up, jpeg
-from textrec_data.synth.fonts import font_paths
-from textrec_data.synth.fontset import FontFace, cache_file, group_faces, load_font_set, read_faces
-from textrec_data.synth.glyphs import LetterStyle
-from textrec_data.synth.photos import erase_text, write_backgrounds
-from textrec_data.synth.scenetext import TextConfig, scene_word
-from textrec_data.synth.wordsource import WORD_CHARSET
+from textrec_data.synth.fonts import (
+    FontFace,
+    cache_file,
+    font_paths,
+    group_faces,
+    load_font_set,
+    read_faces,
+)
+from textrec_data.synth.letters import LetterStyle
+from textrec_data.synth.word.corpus import load_corpus
+from textrec_data.synth.word.photos import erase_text, write_backgrounds
+from textrec_data.synth.word.source import WORD_CHARSET
+from textrec_data.synth.word.tokens import TextConfig, scene_word
 
 ROOT = Path(__file__).resolve().parent.parent
 DEJAVU = str(next(p for p in font_paths() if p.name.lower() == "dejavusans.ttf"))
@@ -85,13 +92,13 @@ def test_font_set_picks_only_faces_that_cover_the_word():
     plain = FontFace("a.ttf", "A", frozenset("abc"))
     accented = FontFace("b.ttf", "B", frozenset("abcé"))
     fonts = group_faces([accented, plain])
-    assert fonts.names() == ["A", "B"]
+    assert family_names(fonts) == ["A", "B"]
     rng = np.random.default_rng(0)
     assert {fonts.pick(rng, "cé").path for _ in range(50)} == {"b.ttf"}
     assert {fonts.pick(rng, "ab").path for _ in range(50)} == {"a.ttf", "b.ttf"}
     assert fonts.pick(rng, "ß") is None
     palette = fonts.palette(rng, 5)
-    assert set(palette.files()) <= {"a.ttf", "b.ttf"}
+    assert set(face_paths(palette)) <= {"a.ttf", "b.ttf"}
 
 
 def test_font_folder_reads_ttf_and_otf_recursively_by_family(tmp_path):
@@ -100,7 +107,7 @@ def test_font_folder_reads_ttf_and_otf_recursively_by_family(tmp_path):
     shutil.copy(DEJAVU, tmp_path / "y.otf")
     shutil.copy(DEJAVU, tmp_path / "z-Symbol.ttf")  # an excluded kind, by name
     fonts = load_font_set((str(tmp_path),))
-    assert fonts.names() == ["DejaVu Sans"] and len(fonts.files()) == 2
+    assert family_names(fonts) == ["DejaVu Sans"] and len(face_paths(fonts)) == 2
 
 
 def test_font_scans_are_cached_by_path_size_and_time(tmp_path, monkeypatch):

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from pipelines.synth import command
 from textrec_data.build import ManifestConfig
 from textrec_data.synth.fonts import font_paths
-from textrec_data.synth.wordconfig import WordConfig
-from textrec_data.synth.wordsource import SOURCE_PATH, write_synth_words
+from textrec_data.synth.word.config import WordConfig
+from textrec_data.synth.word.source import SOURCE_PATH, write_synth_words
 
 
 def _run(*args: str) -> object:

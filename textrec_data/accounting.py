@@ -38,8 +38,8 @@ class Tally:
         return sum(self.reasons.values())
 
     def add(self, result: Any) -> None:
-        """Count one :class:`textrec_data.build.UnitResult` (its rows an Arrow table, as
-        :func:`textrec_data.build.packed` makes them, or a list of dicts); characters are
+        """Count one :class:`textrec_data.rows.UnitResult` (its rows an Arrow table, as
+        :func:`textrec_data.rows.packed` makes them, or a list of dicts); characters are
         counted per unit in one call."""
         self.records += result.records
         rows = result.rows

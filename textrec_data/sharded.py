@@ -1,8 +1,8 @@
 """The manifest stage written as a directory of parts, in parallel, on any engine.
 
 The source's units are cut into tasks of consecutive units (about ``rows_per_part`` words each,
-estimated from a sample of the plan); each task runs :func:`textrec_data.build.process` on its
-units, with the rows as one Arrow table (:func:`textrec_data.build.packed`) as in the single-file
+estimated from a sample of the plan); each task runs :func:`textrec_data.rows.process` on its
+units, with the rows as one Arrow table (:func:`textrec_data.rows.packed`) as in the single-file
 build, and writes its own part ``manifest/part-NNNNN.parquet`` and ``rejects/part-NNNNN.parquet``,
 returning only its counts. A small final step merges the counts, builds the charset from the
 merged character counts, and writes ``vocab.json``, ``report.json`` and, last, the manifest's
@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
-from textrec_data.build import ManifestConfig, WordRules, packed, process
 from textrec_data.engines import run_tasks
+from textrec_data.images import single_threaded_opencv
 from textrec_data.manifest import (
     MANIFEST_SCHEMA,
     PARTS_METADATA,
@@ -36,7 +36,9 @@ from textrec_data.manifest import (
     TableWriter,
     part_name,
 )
+from textrec_data.manifest_config import ManifestConfig
 from textrec_data.records import Reject
+from textrec_data.rows import WordRules, packed, process
 from textrec_data.sources import Plan, Source
 from textrec_data.storage import AnyPath, UrlPath, as_path, remove_tree
 
@@ -97,6 +99,7 @@ def row_group_sizes(rows: int, row_group_size: int) -> list[int]:
 
 def run_part(task: PartTask) -> PartResult:
     """An engine task: process the units, write the part and its rejects, return the counts."""
+    single_threaded_opencv()  # a Dask worker is a spawned process of its own
     out, name = as_path(task.out), part_name(task.index)
     marker = {"part_of_manifest": PARTS_METADATA, "part": task.index}
     rows_out = TableWriter(out / "manifest" / name, MANIFEST_SCHEMA, task.row_group_size)

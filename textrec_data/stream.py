@@ -26,6 +26,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from textrec_data.charset import Charset, charset_difference
 from textrec_data.cropstyle import loose_view
 from textrec_data.errors import InputError
+from textrec_data.images import single_threaded_opencv
 from textrec_data.manifest import ManifestInfo, read_manifest_info
 from textrec_data.preprocess import InputSpec, decode_crop, pad_batch, resized_width, scale_crop
 
@@ -179,6 +180,7 @@ class ManifestStream(IterableDataset):
         self.split_rows = sum(info.split_count(split) for info in self.infos)
 
     def __iter__(self) -> Iterator[Batch]:
+        single_threaded_opencv()  # in the main process too: DataLoader workers fork from it
         worker = get_worker_info()
         num_workers, worker_id = (worker.num_workers, worker.id) if worker else (1, 0)
         if worker is not None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
 from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_metrics(path: str | Path) -> list[dict]:
@@ -40,7 +37,8 @@ def plot_curves(records: list[dict], out_png: str | Path) -> None:
     """Two panels: train/val loss and val word accuracy against step."""
     train = [r for r in records if r.get("kind") == "train"]
     val = [r for r in records if r.get("kind") == "val"]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))  # no pyplot: no global figure or backend
+    ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot([r["step"] for r in train], [r["train_loss"] for r in train], label="train")
     ax_loss.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="val")
     ax_loss.set(xlabel="step", ylabel="CTC loss", yscale="log", title="loss")
@@ -52,7 +50,6 @@ def plot_curves(records: list[dict], out_png: str | Path) -> None:
     fig.tight_layout()
     with atomic_file(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
 
 
 def append_metrics(out: Path, record: dict) -> None:

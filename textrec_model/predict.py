@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from textrec_data.atomic import atomic_file
-from textrec_data.build import WordRules, process
 from textrec_data.errors import InputError
 from textrec_data.preprocess import decode_crop
+from textrec_data.rows import WordRules, process
 from textrec_data.sources.icdar15 import Icdar15Source
 from textrec_data.validate import check_apart, check_utf8, output_lock
 from textrec_model.recognizer import DecodeConfig, Recognizer

@@ -10,13 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from textrec_data.images import single_threaded_opencv
+
 
 @contextmanager
 def map_tasks(
     fn: Callable, tasks: list, workers: int, address: str | None = None
 ) -> Iterator[Iterator[Any]]:
-    """``fn(task)`` for every task, in completion order. Forking is safe: textrec_data keeps
-    OpenCV single-threaded and the tasks never touch torch (see textrec_data.build)."""
+    """``fn(task)`` for every task, in completion order. Forking is safe: OpenCV is made
+    single-threaded first (the workers inherit it) and the tasks never touch torch."""
+    single_threaded_opencv()
     workers = min(workers or os.cpu_count() or 1, len(tasks))
     if workers <= 1:
         yield map(fn, tasks)

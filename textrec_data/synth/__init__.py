@@ -1,27 +1,24 @@
-"""Synthetic ICDAR 2015-format scene text: the embedded default dataset.
+"""Synthetic text: ICDAR 2015-format scenes (the embedded default dataset) and word crops.
 
-Every scene is a textured, photo-like background (gradients, blurred-noise texture, wall panels,
-soft blobs, poles) with a few non-overlapping words. Each word is rendered upright with PIL on its
-own canvas (optionally on a sign plate, with an outline or a drop shadow), warped into the scene
-with a rotation and a mild perspective (``cv2.warpPerspective``), and annotated with the warped
-corners of its text box: clockwise from the word's own top-left corner, like IC15.
+Two modes, a sub-package each: ``scene`` (the ICDAR-format scenes of ``textrec synth``: its
+``config``, ``placement`` of a word in a free spot, ``render`` of one scene, ``dataset`` on disk)
+and ``word`` (``textrec synth --words``, synthetic word crops as a manifest source: its
+``config``, ``corpus``, ``tokens`` (the text of ``--text scene``), background ``photos``,
+``render`` of one crop, ``source``). Word mode draws its sizes and poses as the scene mode
+places a word, under a :class:`SynthConfig` of its own (``WordConfig.scene_like``).
 
-Image K is drawn from ``np.random.default_rng([seed, K])``, so any image can be regenerated alone
-and the same config gives byte-identical GT files and identical images (for the same fonts and
-library versions).
-
-Modules, in the order a scene is made: ``words`` (charset, word lists in ``words.txt``, the word
-sampler), ``fonts`` (discovery, charset coverage, metrics), ``colours``, ``background``,
-``canvas`` (a word drawn upright, its text box), ``compositing`` (colouring and warped pasting),
-``placement`` (size, rotation, perspective, a free spot), ``scene``, ``config`` and ``dataset``
-(the IC15 files on disk).
+What both draw with, in the order a word is made: ``transcriptions`` (charset, the word lists
+of ``word_lists.txt``, the classic word sampler), ``fonts`` (discovery, coverage, metrics, font
+sets), ``colours``, ``background``, ``letters`` (letter styles), ``canvas`` (a word drawn
+upright, its text box), ``compositing`` (colouring and warped pasting) and ``effects`` (camera
+and scene degradations).
 """
 
-from textrec_data.synth.config import SynthConfig
-from textrec_data.synth.dataset import SynthSummary, write_synth_dataset
 from textrec_data.synth.fonts import font_paths
-from textrec_data.synth.scene import render_scene
-from textrec_data.synth.words import ACCENTED, CHARSET, PLACEHOLDER, PUNCTUATION, WORDS
+from textrec_data.synth.scene.config import SynthConfig
+from textrec_data.synth.scene.dataset import SynthSummary, write_synth_dataset
+from textrec_data.synth.scene.render import render_scene
+from textrec_data.synth.transcriptions import ACCENTED, CHARSET, PLACEHOLDER, PUNCTUATION, WORDS
 
 __all__ = [
     "ACCENTED",

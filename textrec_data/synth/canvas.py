@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from textrec_data.synth.fonts import line_box, load_font
-from textrec_data.synth.glyphs import PLAIN, LetterStyle, arc, bend, draw_letters, letters_bbox
+from textrec_data.synth.letters import PLAIN, LetterStyle, arc, bend, draw_letters, letters_bbox
 
 # Coverage above which a canvas pixel counts as ink when measuring the text box.
 _INK = 0.12

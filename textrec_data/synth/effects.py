@@ -1,5 +1,7 @@
-"""Camera and scene degradations of word mode, on a float32 RGB patch in [0, 255]: uneven
-lighting, occlusion, defocus or motion blur, downscale-then-upscale, noise, JPEG artefacts."""
+"""Camera and scene degradations on a float32 RGB image in [0, 255]: the scene mode's camera
+(:func:`camera_effects`, also word mode's ``--render classic``), and word mode's (``--render
+scene``): uneven lighting, occlusion, defocus or motion blur, downscale-then-upscale, noise, JPEG
+artefacts."""
 
 from __future__ import annotations
 
@@ -10,6 +12,19 @@ import numpy as np
 
 from textrec_data.synth.background import smooth_noise
 from textrec_data.synth.colours import random_colour
+
+
+def camera_effects(rng: np.random.Generator, scene: np.ndarray) -> np.ndarray:
+    """Uneven lighting, slight blur and sensor noise; the scene as RGB uint8."""
+    h, w = scene.shape[:2]
+    if rng.random() < 0.5:
+        light = 1.0 - float(rng.uniform(0.05, 0.25)) * smooth_noise(rng, h, w, 2)
+        scene *= light[..., None]
+    if rng.random() < 0.3:
+        scene = cv2.GaussianBlur(scene, (0, 0), float(rng.uniform(0.3, 0.7)))
+    sigma = float(rng.uniform(1.0, 5.0))
+    scene += rng.standard_normal((h, w, 1), dtype=np.float32) * sigma  # sensor grain
+    return np.clip(scene + 0.5, 0, 255).astype(np.uint8)
 
 
 def uneven_light(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:

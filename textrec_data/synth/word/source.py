@@ -23,12 +23,12 @@ from textrec_data.charset import Charset, apply_case
 from textrec_data.errors import InputError
 from textrec_data.records import CroppedWord, Origin, Record
 from textrec_data.sources.base import Plan
-from textrec_data.synth.corpus import load_corpus
-from textrec_data.synth.fontset import load_font_set
-from textrec_data.synth.photos import photo_files, unit_backdrops
-from textrec_data.synth.word import WordAssets, render_word
-from textrec_data.synth.wordconfig import WordConfig
-from textrec_data.synth.words import CHARSET
+from textrec_data.synth.fonts import load_font_set
+from textrec_data.synth.transcriptions import CHARSET
+from textrec_data.synth.word.config import WordConfig
+from textrec_data.synth.word.corpus import load_corpus
+from textrec_data.synth.word.photos import photo_files, unit_backdrops
+from textrec_data.synth.word.render import WordAssets, render_word
 
 #: The ``gt_path`` of every synthetic word's row: it names the rows synthetic.
 SOURCE_PATH = "synth:words"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from textrec_data.errors import InputError
-from textrec_data.synth.config import SynthConfig
-from textrec_data.synth.scenetext import TextConfig
+from textrec_data.synth.scene.config import SynthConfig
+from textrec_data.synth.word.tokens import TextConfig
 
 TEXT_STYLES = ("classic", "scene")
 RENDER_STYLES = ("classic", "scene")
@@ -16,7 +16,7 @@ CROP_STYLES = ("tight", "loose", "mixed")
 @dataclass(frozen=True)
 class WordConfig:
     """Word mode. ``text``: ``classic`` draws words as the scene mode does, ``scene`` from the
-    corpus (or built-in list) and the generators of :mod:`~textrec_data.synth.scenetext` under
+    corpus (or built-in list) and the generators of :mod:`~textrec_data.synth.word.tokens` under
     ``text_config``. ``render``: ``classic`` renders, colours and degrades as the scene mode,
     ``scene`` adds letter styles (spacing, weight, curved baselines), low contrast, occlusion,
     blur, resolution loss, noise and JPEG artefacts. ``crops``: tight rectified quads (jittered

@@ -23,12 +23,12 @@ _CODE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
 def load_word_lists() -> dict[str, tuple[str, ...]]:
-    """The word lists of the package's ``words.txt`` by name, each in file order.
+    """The word lists of the package's ``word_lists.txt`` by name, each in file order.
 
     A line ``[name]`` starts a list; its words follow, separated by white space. The text before
     the first list is a comment.
     """
-    text = resources.files(__package__).joinpath("words.txt").read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath("word_lists.txt").read_text(encoding="utf-8")
     parts = _LIST_HEADER.split(text)
     return {name: tuple(body.split()) for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 

@@ -5,26 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from textrec_data.synth.background import background, smooth_noise
-from textrec_data.synth.config import SynthConfig
-from textrec_data.synth.placement import place_word
-from textrec_data.synth.words import PLACEHOLDER, random_word
-
-
-def camera_effects(rng: np.random.Generator, scene: np.ndarray) -> np.ndarray:
-    """Uneven lighting, slight blur and sensor noise; the scene as RGB uint8."""
-    h, w = scene.shape[:2]
-    if rng.random() < 0.5:
-        light = 1.0 - float(rng.uniform(0.05, 0.25)) * smooth_noise(rng, h, w, 2)
-        scene *= light[..., None]
-    if rng.random() < 0.3:
-        scene = cv2.GaussianBlur(scene, (0, 0), float(rng.uniform(0.3, 0.7)))
-    sigma = float(rng.uniform(1.0, 5.0))
-    scene += rng.standard_normal((h, w, 1), dtype=np.float32) * sigma  # sensor grain
-    return np.clip(scene + 0.5, 0, 255).astype(np.uint8)
+from textrec_data.synth.background import background
+from textrec_data.synth.effects import camera_effects
+from textrec_data.synth.scene.config import SynthConfig
+from textrec_data.synth.scene.placement import place_word
+from textrec_data.synth.transcriptions import PLACEHOLDER, random_word
 
 
 def render_scene(

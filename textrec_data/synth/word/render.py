@@ -17,16 +17,15 @@ from textrec_data.errors import InputError
 from textrec_data.geometry import crop_quad
 from textrec_data.synth.canvas import WordCanvas, word_canvas
 from textrec_data.synth.compositing import composite, warp_points
-from textrec_data.synth.corpus import Corpus
-from textrec_data.synth.effects import degrade, jpeg, occlude
-from textrec_data.synth.fontset import FontSet
-from textrec_data.synth.glyphs import PLAIN, LetterStyle
-from textrec_data.synth.photos import photo_patch
-from textrec_data.synth.placement import font_size, random_quad
-from textrec_data.synth.scene import camera_effects
-from textrec_data.synth.scenetext import scene_word
-from textrec_data.synth.wordconfig import WordConfig
-from textrec_data.synth.words import random_word
+from textrec_data.synth.effects import camera_effects, degrade, jpeg, occlude
+from textrec_data.synth.fonts import FontSet
+from textrec_data.synth.letters import PLAIN, LetterStyle
+from textrec_data.synth.scene.placement import font_size, random_quad
+from textrec_data.synth.transcriptions import random_word
+from textrec_data.synth.word.config import WordConfig
+from textrec_data.synth.word.corpus import Corpus
+from textrec_data.synth.word.photos import photo_patch
+from textrec_data.synth.word.tokens import scene_word
 
 _ATTEMPTS = 50  # texts tried before giving up (no face covers them, or nothing was drawn)
 _RENDER_SIZES = (10, 13, 16, 20, 25, 31, 39, 48, 60)  # font sizes (pixels) of render=scene

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from textrec_data.errors import InputError
-from textrec_data.synth.corpus import Corpus
-from textrec_data.synth.words import WORDS, number_token, pick
+from textrec_data.synth.transcriptions import WORDS, number_token, pick
+from textrec_data.synth.word.corpus import Corpus
 
 CASES = ("as_written", "lower", "upper", "title")
 _MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()

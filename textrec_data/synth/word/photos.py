@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from textrec_data.atomic import atomic_dir
-from textrec_data.build import decode_image
 from textrec_data.errors import InputError
+from textrec_data.images import decode_image
 from textrec_data.sources.files import decode_lines, index_images
 from textrec_data.sources.icdar15 import gt_stem, list_gt_files
 from textrec_data.synth.background import background

@@ -21,10 +21,10 @@ from tqdm import tqdm
 
 from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
-from textrec_data.synth.config import SynthConfig
-from textrec_data.synth.fontset import scene_fonts
-from textrec_data.synth.scene import render_scene
-from textrec_data.synth.words import PLACEHOLDER
+from textrec_data.synth.fonts import scene_fonts
+from textrec_data.synth.scene.config import SynthConfig
+from textrec_data.synth.scene.render import render_scene
+from textrec_data.synth.transcriptions import PLACEHOLDER
 from textrec_data.validate import claim_output_dir, mark_output_dir, output_lock
 
 _DEFAULT_CONFIG = SynthConfig()  # the embedded dataset

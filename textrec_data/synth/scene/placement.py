@@ -11,8 +11,8 @@ import numpy as np
 
 from textrec_data.synth.canvas import word_canvas
 from textrec_data.synth.compositing import composite, warp_points
-from textrec_data.synth.config import SynthConfig
 from textrec_data.synth.fonts import height_per_px
+from textrec_data.synth.scene.config import SynthConfig
 
 _ATTEMPTS = 24  # random spots tried per word
 _SHRINK_EVERY = 8  # attempts after which the text is made smaller (a crowded scene)
