@@ -92,7 +92,7 @@ def train_stream(run: Run, **kwargs) -> ManifestStream:
     return ManifestStream(
         run.config.manifests,
         run.config.train_split,
-        run.config.stream_config(run.model, train=True),
+        run.config.stream_config(run.model),
         run.charset,
         run.dist_info.rank,
         run.dist_info.world_size,
