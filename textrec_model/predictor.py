@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Protocol
 
 import cv2
@@ -37,6 +38,7 @@ from textrec_data.preprocess import (
 from textrec_data.stream import min_ctc_length
 from textrec_data.validate import Bound, check_choice, check_value
 from textrec_model.ctc import Lexicon, beam_decode, ctc_loss, greedy_decode, lexicon_decode
+from textrec_model.export import open_onnx
 
 DECODERS = ("greedy", "beam")
 #: ``--rotate``: read each crop as given (``none``), or also read a crop taller than wide turned
@@ -256,11 +258,11 @@ class Predictor:
         return cls(run, charset, model.input_spec, max_width, batch_size)
 
     @classmethod
-    def from_onnx(cls, path, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0) -> Predictor:
+    def from_onnx(
+        cls, path: str | Path, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0
+    ) -> Predictor:
         """Over a ``textrec export --format onnx`` file (charset and input size in its
         metadata), run by ONNX Runtime with ``threads`` threads (0: its default)."""
-        from textrec_model.export import open_onnx
-
         session, charset, spec, max_width = open_onnx(path, threads)
 
         def run(images: np.ndarray) -> torch.Tensor:

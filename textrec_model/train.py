@@ -109,12 +109,14 @@ def validate(run: Run) -> dict:
     ``val_loss`` and ``val_loss_n``."""
     model, info = run.model, run.dist_info
     was_training = model.training
-    model.eval()
     predictor = Predictor.from_model(model, run.charset, run.config.max_width, run.device)
     manifests = tuple(dict.fromkeys(run.config.manifests))
     rows = split_rows(manifests, run.config.val_split, shard=info.rank, shards=info.world_size)
-    metrics = score(predictor, rows, combine=lambda results: gather_objects(results, info))
-    model.train(was_training)
+    try:
+        model.eval()
+        metrics = score(predictor, rows, combine=lambda results: gather_objects(results, info))
+    finally:
+        model.train(was_training)
     figures = metrics.figures()
     figures["val_loss"], figures["val_loss_n"] = figures.pop("loss"), figures.pop("loss_n")
     return figures
