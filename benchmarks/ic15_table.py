@@ -2,10 +2,12 @@
 
 Rows: PP-OCRv4 rec zero-shot (RapidOCR 1.4.4's ONNX model through its own pipeline: an optional
 dependency of this benchmark only), and any number of textrec models (checkpoints, or pretrained
-names such as ``easyocr:english_g2`` for zero-shot). Every row is scored by
-:func:`textrec_model.metrics.compute_metrics` on the same labels (exact, case-insensitive,
-alphanumeric), on all words and on an optional subset (e.g. IC15-1811), and timed with one
-thread (crops/s per thread, median of ``--rounds``). ``--rotate`` (repeatable) scores each textrec
+names such as ``easyocr:english_g2`` for zero-shot). A textrec row is scored by
+:func:`textrec_model.scoring.score`, exactly as ``textrec eval`` and training validation score;
+PP-OCRv4's texts by :func:`textrec_model.metrics.compute_metrics` on the same labels (exact,
+case-insensitive, alphanumeric). Figures are on all words and on an optional subset (e.g.
+IC15-1811); speed is timed with one thread on decoded crops (crops/s per thread, median of
+``--rounds``). ``--rotate`` (repeatable) scores each textrec
 model once per setting (``textrec eval --rotate``); PP-OCRv4 through RapidOCR reads crops as given.
 
     python -m benchmarks.ic15_table --manifest out/ic15_test_crops/manifest.parquet \\
@@ -20,22 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from benchmarks.common import machine, median
 from textrec_data.preprocess import decode_crop
 from textrec_model.metrics import compute_metrics
-from textrec_model.recognizer import ROTATIONS, DecodeConfig, Recognizer
-
-
-def read_test_words(manifest: str, split: str) -> pd.DataFrame:
-    """image_id, label and crop bytes of one split of a manifest."""
-    frame = pd.read_parquet(manifest, columns=["image_id", "label", "split", "crop"])
-    return frame[frame["split"] == split].reset_index(drop=True)
+from textrec_model.predictor import ROTATIONS, DecodeConfig
+from textrec_model.recognizer import Recognizer
+from textrec_model.scoring import SplitRow, score, split_rows
 
 
 def ppocr_reader():
@@ -54,35 +52,33 @@ def ppocr_reader():
     return read
 
 
-def textrec_reader(source: str, rotate: str = "none"):
-    """A textrec Recognizer (checkpoint, ONNX or pretrained name) as crops in, texts out; crops
-    taller than wide also read turned with ``rotate`` ``vertical``."""
-    recognizer = (
-        Recognizer.from_onnx(source, threads=1)
-        if source.endswith(".onnx")
-        else Recognizer.from_checkpoint(source)
-    )
-
-    def read(crops: list[np.ndarray]) -> list[str]:
-        rgb = [crop[:, :, ::-1] for crop in crops]
-        return [p.text for p in recognizer.predict(rgb, DecodeConfig(rotate=rotate))]
-
-    return read
+def textrec_recognizer(source: str) -> Recognizer:
+    """A textrec model (checkpoint, ONNX or pretrained name) on one thread."""
+    if source.endswith(".onnx"):
+        return Recognizer.from_onnx(source, threads=1)
+    return Recognizer.from_checkpoint(source)
 
 
-def score(name: str, read, crops: list, labels: list[str], subset: list[bool], rounds: int):
-    """Metrics on all words and the subset, and crops/s on one thread (median of rounds)."""
-    speeds, texts = [], []
+def timed(read, crops: list, rounds: int) -> tuple[list, float]:
+    """What ``read(crops)`` returns, and the median over ``rounds`` of crops it reads per
+    second."""
+    speeds, out = [], []
     for _ in range(rounds):
         start = time.perf_counter()
-        texts = read(crops)
+        out = read(crops)
         speeds.append(len(crops) / (time.perf_counter() - start))
+    return out, round(median(speeds), 1)
+
+
+def table_row(name: str, texts: list[str], rows: list[SplitRow], subset: list[bool], speed):
+    """Metrics of ``texts`` on all words and the subset, and the speed."""
+    labels = [row.label for row in rows]
     picked = [i for i, keep in enumerate(subset) if keep]
     return {
         "name": name,
         "all": compute_metrics(texts, labels).__dict__,
         "subset": compute_metrics([texts[i] for i in picked], [labels[i] for i in picked]).__dict__,
-        "crops_per_s_per_thread": round(median(speeds), 1),
+        "crops_per_s_per_thread": speed,
     }
 
 
@@ -103,21 +99,25 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/ic15_table.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    words = read_test_words(args.manifest, args.split)
-    crops = [decode_crop(c, channels=3)[:, :, ::-1].copy() for c in words["crop"]]  # BGR
-    labels = list(words["label"])
-    keep = set(Path(args.subset).read_text().split()) if args.subset else set(words["image_id"])
-    subset = [i in keep for i in words["image_id"]]
+    words = list(split_rows([args.manifest], args.split))
+    crops = [decode_crop(w.crop, channels=3)[:, :, ::-1].copy() for w in words]  # BGR
+    keep = set(Path(args.subset).read_text().split()) if args.subset else None
+    subset = [keep is None or w.image_id in keep for w in words]
     rows = []
     if not args.no_ppocr:
-        row = score("PP-OCRv4 rec", ppocr_reader(), crops, labels, subset, args.rounds)
+        texts, speed = timed(ppocr_reader(), crops, args.rounds)
+        row = table_row("PP-OCRv4 rec", texts, words, subset, speed)
         rows.append({**row, "label": "PP-OCRv4 rec (RapidOCR 1.4.4, ONNX Runtime), zero-shot"})
+    rgb = [crop[:, :, ::-1] for crop in crops]
     for k, model in enumerate(args.model):
         label = args.label[k] if k < len(args.label) else model
+        recognizer = textrec_recognizer(model)
         for rotate in args.rotate or ["none"]:
-            read = textrec_reader(model, rotate)
+            decode = DecodeConfig(rotate=rotate)
+            texts = [p.text for p in score(recognizer, words, decode).predictions]
+            _, speed = timed(partial(recognizer.predict, decode=decode), rgb, args.rounds)
             name = model if rotate == "none" else f"{model} --rotate {rotate}"
-            rows.append({**score(name, read, crops, labels, subset, args.rounds), "label": label})
+            rows.append({**table_row(name, texts, words, subset, speed), "label": label})
     for row in rows:
         a, s = row["all"], row["subset"]
         print(

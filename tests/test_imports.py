@@ -20,10 +20,6 @@ FORBIDDEN = {
     "textrec_data.synth.scene": ("textrec_data.synth.word",),  # word mode builds on scenes
 }
 #: Known circles, each as its sorted modules, to be deleted once broken.
-KNOWN_CIRCLES = {
-    # broken on branch score
-    ("textrec_model.run_dir", "textrec_model.train"),
-}
 
 
 def module_files() -> dict[str, Path]:
@@ -133,7 +129,7 @@ def test_circles_are_found_and_printed():
 
 
 def test_no_import_circle():
-    found = [c for c in circles(import_graph()) if tuple(sorted(set(c))) not in KNOWN_CIRCLES]
+    found = circles(import_graph())
     assert not found, "import circles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 

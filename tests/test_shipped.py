@@ -16,7 +16,8 @@ from pipelines.manifest import command as manifest_command
 from pipelines.predict import command as predict_command
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import alnum_fold
-from textrec_model.recognizer import SHIPPED_WEIGHTS, DecodeConfig, Recognizer, crop_turns
+from textrec_model.predictor import DecodeConfig, crop_turns
+from textrec_model.recognizer import SHIPPED_WEIGHTS, Recognizer
 
 CROPS = Path(__file__).parent / "fixtures" / "easyocr_crops"
 #: The words tests/fixtures/make_easyocr_fixture.py rendered into those crops.

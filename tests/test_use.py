@@ -22,7 +22,8 @@ from textrec_data.preprocess import decode_crop, to_model_channels
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import char_confusions, compute_metrics, is_alphanumeric_word
 from textrec_model.models import model_from_args
-from textrec_model.recognizer import DecodeConfig, Recognizer, batches_by_width
+from textrec_model.predictor import DecodeConfig, batches_by_width
+from textrec_model.recognizer import Recognizer
 from textrec_model.train import TrainConfig, train
 
 TRAIN_CHARS = "abcdefghi"  # the model cannot spell 'j'

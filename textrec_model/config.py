@@ -106,15 +106,16 @@ class TrainConfig:
                 f"{narrowest} pixels wide to emit one character"
             )
 
-    def stream_config(self, model: RecognitionModel, train: bool) -> StreamConfig:
-        """Batches for ``model``'s input spec: shuffled and augmented for training."""
+    def stream_config(self, model: RecognitionModel) -> StreamConfig:
+        """Training batches for ``model``'s input spec: shuffled and (``augment``) augmented.
+        Validation does not stream batches: it reads crops as ``textrec eval`` does."""
         return StreamConfig(
             spec=model.input_spec,
             max_width=self.max_width,
-            batch_size=self.batch_size if train else 2 * self.batch_size,
+            batch_size=self.batch_size,
             pool_size=self.pool_size,
-            shuffle=train,
-            augment=train and self.augment,
+            shuffle=True,
+            augment=self.augment,
             crop_augment=self.crop_augment,
             seed=self.seed,
         )

@@ -3,7 +3,8 @@
 :func:`evaluate` writes ``report.json`` (metrics under the three protocols, the alphanumeric
 subset, out-of-charset count, character confusions), ``predictions.parquet`` (one row per word),
 ``errors.png`` and ``errors.html`` (the worst mistakes, crop + label + prediction). Every row of
-the split is scored, including labels the model cannot spell: they count as errors.
+the split is scored by :func:`textrec_model.scoring.score`, the scoring of training validation,
+including labels the model cannot spell: they count as errors.
 """
 
 from __future__ import annotations
@@ -28,19 +29,10 @@ from textrec_data.manifest import read_manifest_info
 from textrec_data.preprocess import decode_crop
 from textrec_data.subset import name_stem, read_subset
 from textrec_data.validate import check_apart, check_value, claim_output_dir, output_lock
-from textrec_model.metrics import (
-    alnum_fold,
-    char_confusions,
-    compute_metrics,
-    is_alphanumeric_word,
-)
-from textrec_model.recognizer import (
-    BATCH_SIZE,
-    DecodeConfig,
-    Prediction,
-    Recognizer,
-    read_lexicon,
-)
+from textrec_model.metrics import alnum_fold, char_confusions
+from textrec_model.predictor import BATCH_SIZE, DEFAULT_BATCH_SIZE, DecodeConfig
+from textrec_model.recognizer import Recognizer, read_lexicon
+from textrec_model.scoring import SplitRow, score, spellable, split_rows
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -69,7 +61,7 @@ class EvalConfig:
     manifest: str
     out: str
     split: str = "test"
-    batch_size: int = 256
+    batch_size: int = DEFAULT_BATCH_SIZE
     decoder: str = "greedy"
     beam_width: int = 10
     lexicon: str | None = None
@@ -95,27 +87,24 @@ class EvalConfig:
 
 def _read_split(
     path: str, split: str, subset: set[str] | None = None
-) -> tuple[dict[str, list], str]:
-    """Columns image_id, line_no, label, crop, stem of ``split`` rows (whose image stem is in
-    ``subset``, if given), read one row group at a time, and the manifest's case policy."""
+) -> tuple[list[SplitRow], str]:
+    """The rows of ``split`` (whose image stem is in ``subset``, if given) and the manifest's
+    case policy."""
     info = read_manifest_info(path)
     if info.split_count(split) == 0:
         have = info.metadata.get("counts", {}).get("splits", {})
         raise InputError(f"{path}: no rows in split {split!r} (splits: {have or 'none'})")
-    columns = ["image_id", "line_no", "label", "crop", "split", "image_path"]
-    out: dict[str, list] = {c: [] for c in [*columns[:4], "stem"]}
-    for g in range(len(info.groups)):
-        part = info.read_group(g, columns).to_pydict()
-        names = zip(part["image_path"], part["image_id"], strict=True)
-        part["stem"] = [name_stem(path or image_id) for path, image_id in names]
-        for j, s in enumerate(part["split"]):
-            if s == split and (subset is None or part["stem"][j] in subset):
-                for c in out:
-                    out[c].append(part[c][j])
-    if not out["label"] and subset is None:  # the footer's counts said otherwise (a subset
-        # that matches nothing is reported by _subset_report): never score an empty split
+    keep = None if subset is None else (lambda row: _stem(row) in subset)
+    rows = list(split_rows([path], split, keep))
+    if not rows and subset is None:  # the footer's counts said otherwise (a subset that
+        # matches nothing is reported by _subset_report): never score an empty split
         raise InputError(f"{path}: no rows in split {split!r}")
-    return out, info.charset.case
+    return rows, info.charset.case
+
+
+def _stem(row: SplitRow) -> str:
+    """The image file stem a --subset file names a row by."""
+    return name_stem(row.image_path or row.image_id)
 
 
 def _subset_report(config: EvalConfig, listed: set[str], stems: list[str]) -> dict:
@@ -130,10 +119,6 @@ def _subset_report(config: EvalConfig, listed: set[str], stems: list[str]) -> di
             "not_found": len(missing), "not_found_examples": missing[:20]}  # fmt: skip
 
 
-def _metrics_dict(predictions: list[str], labels: list[str]) -> dict:
-    return asdict(compute_metrics(predictions, labels))
-
-
 def evaluate(config: EvalConfig, progress: bool = True) -> dict:
     """Run the evaluation described by ``config``; returns the report (also in OUT). OUT may
     not be, contain or lie inside an input, nor hold other files than :data:`EVAL_FILES`; one
@@ -145,53 +130,32 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
         return _evaluate(config, out, progress)
 
 
-def _predict_readable(
-    recognizer: Recognizer, crops: list, decode: DecodeConfig, progress: bool
-) -> list[Prediction]:
-    """Predictions in order; a crop that does not decode (None) gets an empty answer of
-    confidence 0, so it counts as an error."""
-    readable = [i for i, crop in enumerate(crops) if crop is not None]
-    found = recognizer.predict([crops[i] for i in readable], decode, progress=progress)
-    predictions = [Prediction("", 0.0)] * len(crops)
-    for i, prediction in zip(readable, found, strict=True):
-        predictions[i] = prediction
-    return predictions
-
-
 def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     recognizer = Recognizer.load(config.checkpoint, config.onnx, config.batch_size)
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon, config.rotate)
     listed = set(read_subset(config.subset)) if config.subset else None
     rows, manifest_case = _read_split(config.manifest, config.split, listed)
-    subset = _subset_report(config, listed, rows["stem"]) if listed is not None else None
+    stems = [_stem(row) for row in rows]
+    subset = _subset_report(config, listed, stems) if listed is not None else None
     out.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
-    crops = [decode_crop(png, recognizer.spec.channels) for png in rows["crop"]]  # as trained
-    predictions = _predict_readable(recognizer, crops, decode, progress)
-    texts = [p.text for p in predictions]
-    confidences = [p.confidence for p in predictions]
+    metrics = score(recognizer, rows, decode, progress)
     seconds = time.perf_counter() - started
-
-    labels = rows["label"]
-    pairs = list(zip(texts, labels, strict=True))
+    texts = [p.text for p in metrics.predictions]
+    confidences = [p.confidence for p in metrics.predictions]
+    labels = [r.label for r in rows]
+    unreadable = set(metrics.unreadable)
     charset = recognizer.charset
-    in_charset = [not charset.missing(apply_case(label, charset.case)) for label in labels]
-    alnum_index = [i for i, label in enumerate(labels) if is_alphanumeric_word(label)]
+    in_charset = [spellable(label, charset) for label in labels]
+    pairs = list(zip(texts, labels, strict=True))
     report = {
         "split": config.split,
         "subset": subset,
-        **_metrics_dict(texts, labels),
-        "out_of_charset": len(labels) - sum(in_charset),
-        "unreadable_crops": [
-            f"{rows['image_id'][i]}:{rows['line_no'][i]}" for i, c in enumerate(crops) if c is None
-        ],
-        "subsets": {
-            "alphanumeric": _metrics_dict(
-                [texts[i] for i in alnum_index], [labels[i] for i in alnum_index]
-            )
-        },
+        **metrics.figures(),
+        "unreadable_crops": [f"{r.image_id}:{r.line_no}" for r in rows if r.index in unreadable],
+        "subsets": {"alphanumeric": asdict(metrics.alphanumeric)},
         "decoder": config.decoder if not lexicon else f"{config.decoder}+lexicon",
         "lexicon_words": len(lexicon) if lexicon else None,
         "rotate": config.rotate,
@@ -207,8 +171,8 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
 
     table = pa.table(
         {
-            "image_id": rows["image_id"],
-            "line_no": rows["line_no"],
+            "image_id": [r.image_id for r in rows],
+            "line_no": [r.line_no for r in rows],
             "label": labels,
             "prediction": texts,
             "confidence": confidences,
@@ -222,8 +186,12 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     )
     with atomic_file(out / "predictions.parquet") as tmp:
         pq.write_table(table, tmp)
-    worst = [i for i in _worst_mistakes(table, GALLERY_SIZE) if crops[i] is not None]
-    write_error_gallery(out, [(crops[i], labels[i], texts[i], confidences[i]) for i in worst])
+    gallery = []
+    for i in _worst_mistakes(table, GALLERY_SIZE):
+        crop = decode_crop(rows[i].crop, recognizer.spec.channels)
+        if crop is not None:
+            gallery.append((crop, labels[i], texts[i], confidences[i]))
+    write_error_gallery(out, gallery)
     with atomic_file(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return report

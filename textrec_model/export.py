@@ -24,13 +24,7 @@ from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
 from textrec_data.validate import check_apart, output_lock
-from textrec_model.checkpoint import (
-    inference_state,
-    load_checkpoint,
-    max_width_of,
-    model_from_state,
-    save_checkpoint,
-)
+from textrec_model.checkpoint import CHECKPOINT_VERSION, Checkpoint
 from textrec_model.models import RecognitionModel
 from textrec_model.pretrained import pretrained_checkpoint
 from textrec_model.transfer import is_named_source
@@ -40,17 +34,19 @@ METADATA_KEY = "textrec"
 ONNX_OPSET = 17
 
 
-def export_metadata(state: dict, model: RecognitionModel, path: str | Path = "checkpoint") -> dict:
+def export_metadata(
+    checkpoint: Checkpoint, model: RecognitionModel, path: str | Path = "checkpoint"
+) -> dict:
     """What a runtime needs besides the graph: charset, input spec and width cap, model."""
     spec = model.input_spec
     return {
-        "charset": state["charset"],
+        "charset": checkpoint.charset.to_dict(),
         "input_spec": asdict(spec),
         "height": spec.height,
-        "max_width": max_width_of(state, path),
-        "model_name": state.get("model_name"),
+        "max_width": checkpoint.max_width(path),
+        "model_name": checkpoint.model_name,
         "model_args": model.model_args(),
-        "step": state["step"],
+        "step": checkpoint.step,
     }
 
 
@@ -71,16 +67,17 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
                 f"{out}: --out exists and is not a textrec export; textrec never replaces "
                 "what it did not make: choose another --out"
             )
-        state = _pretrained_state(str(checkpoint)) if named else load_checkpoint(checkpoint)
-        return _write_export(state, checkpoint, out, fmt)
+        loaded = _pretrained(str(checkpoint)) if named else Checkpoint.load(checkpoint)
+        return _write_export(loaded, checkpoint, out, fmt)
 
 
-def _pretrained_state(name: str) -> dict:
-    """The checkpoint state of pretrained ``name``, or an InputError naming it."""
+def _pretrained(name: str) -> Checkpoint:
+    """Pretrained ``name`` as a checkpoint, or an InputError naming it."""
     try:
-        return pretrained_checkpoint(name)
+        state = pretrained_checkpoint(name)
     except (ValueError, ImportError) as exc:
         raise InputError(f"--checkpoint {name}: {exc}") from exc
+    return Checkpoint.from_state({"checkpoint_version": CHECKPOINT_VERSION, **state}, name)
 
 
 def is_export(path: Path) -> bool:
@@ -92,7 +89,7 @@ def is_export(path: Path) -> bool:
             if any(name.endswith("extra/textrec.json") for name in archive.namelist()):
                 return True
         try:
-            return load_checkpoint(path).get("export_format") == "weights"
+            return Checkpoint.load(path).export_format == "weights"
         except InputError:
             return False
     try:
@@ -104,11 +101,11 @@ def is_export(path: Path) -> bool:
     return any(entry.key == METADATA_KEY for entry in proto.metadata_props)
 
 
-def _write_export(state: dict, checkpoint: str | Path, out: Path, fmt: str) -> dict:
-    model = model_from_state(state, checkpoint)
-    meta = export_metadata(state, model, checkpoint)
+def _write_export(loaded: Checkpoint, checkpoint: str | Path, out: Path, fmt: str) -> dict:
+    model = loaded.build_model(checkpoint)
+    meta = export_metadata(loaded, model, checkpoint)
     if fmt == "weights":
-        save_checkpoint(inference_state(state), out)
+        loaded.inference_only().save(out)
         return meta
     spec = model.input_spec
     example = torch.zeros(2, spec.channels, spec.height, spec.fixed_width or 128)

@@ -17,19 +17,16 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textrec_data.atomic import atomic_file, remove_stale_temps
 from textrec_data.errors import InputError
 from textrec_data.manifest import PARTS_METADATA, read_manifest_info
 from textrec_data.storage import AnyPath, UrlPath, is_url, split_url
 from textrec_data.validate import check_apart, claim_output_dir, option_name
-from textrec_model.checkpoint import restore_training
+from textrec_model.checkpoint import Checkpoint, restore_training
 from textrec_model.config import TrainConfig
 from textrec_model.curves import truncate_metrics
-
-if TYPE_CHECKING:  # pragma: no cover
-    from textrec_model.train import Run
+from textrec_model.run import Run
 
 RUN_FILES = ("last.pt", "best.pt", "metrics.jsonl", "curves.png", "config.json")
 _HISTORY = ("last.pt", "best.pt", "metrics.jsonl")
@@ -86,9 +83,10 @@ def _comparable(field: str, value: object) -> object:
     return max(1, value) if field == "workers" else value  # 0 and 1 workers: the same shards
 
 
-def resume_conflicts(state: dict, run: Run) -> list[str]:
-    """What differs between the checkpoint ``state`` and ``run`` and may not on a resume."""
-    saved, current = state["config"], asdict(run.config)
+def resume_conflicts(checkpoint: Checkpoint, run: Run) -> list[str]:
+    """What differs between ``checkpoint`` (one that can resume) and ``run`` and may not on a
+    resume."""
+    saved, current = checkpoint.config, asdict(run.config)
     conflicts = [
         f"{option_name(field)} {value} (the run has {saved[field]})"
         for field, value in current.items()
@@ -96,13 +94,14 @@ def resume_conflicts(state: dict, run: Run) -> list[str]:
         and field not in RESUME_MAY_CHANGE + _NOT_COMPARED
         and _comparable(field, value) != _comparable(field, saved[field])
     ]
-    if "manifest_digests" in state:
-        same_data = state["manifest_digests"] == run.manifest_digests
+    resume = checkpoint.resume
+    if resume.manifest_digests is not None:
+        same_data = resume.manifest_digests == run.manifest_digests
     else:  # a checkpoint written before digests: compare the manifests' metadata
-        same_data = state.get("manifests") == run.manifest_meta
+        same_data = list(checkpoint.manifests) == run.manifest_meta
     if not same_data:
         conflicts.insert(0, "--manifest (other contents than the run's manifests)")
-    world = state.get("stream", {}).get("world_size", run.dist_info.world_size)
+    world = resume.stream.get("world_size", run.dist_info.world_size)
     if world != run.dist_info.world_size:
         conflicts.append(f"{run.dist_info.world_size} processes (the run had {world})")
     return conflicts
@@ -112,8 +111,8 @@ def resume_run(run: Run) -> None:
     """Load OUT/last.pt into ``run`` (weights, optimizer, schedule, RNG, step) after checking
     that it continues exactly; :class:`InputError` lists what differs."""
 
-    def check(state: dict) -> None:
-        conflicts = resume_conflicts(state, run)
+    def check(checkpoint: Checkpoint) -> None:
+        conflicts = resume_conflicts(checkpoint, run)
         if conflicts:
             raise InputError(
                 f"{run.out / 'last.pt'}: cannot resume with {'; '.join(conflicts)}: a resumed "
@@ -127,8 +126,8 @@ def resume_run(run: Run) -> None:
         "scheduler": run.scheduler,
         "scaler": run.scaler,
     }
-    state = restore_training(run.out / "last.pt", run.model.model_args(), run.charset, parts, check)
-    run.step, run.best_accuracy = state["step"], state.get("best_accuracy", -1.0)
+    last = restore_training(run.out / "last.pt", run.model.model_args(), run.charset, parts, check)
+    run.step, run.best_accuracy = last.step, last.best_accuracy
     if run.step >= run.total_steps:
         raise InputError(
             f"{run.out / 'last.pt'}: the run finished (step {run.step} of {run.total_steps}); "

@@ -4,7 +4,9 @@
 ``last.pt``), :func:`train_step` does one optimizer step, :func:`log_window` writes a train record,
 :func:`validate_and_save` scores the val split and writes checkpoints, and :func:`train` is the
 loop that calls them. nanoGPT-style, AMP and DDP are switches that do nothing on one CPU process.
-The checkpoint schema lives in :mod:`textrec_model.checkpoint`.
+The run's state is :class:`textrec_model.run.Run`, its checkpoint schema
+:class:`textrec_model.checkpoint.Checkpoint`; validation is :func:`textrec_model.scoring.score`,
+the scoring of ``textrec eval``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import random
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
 from textrec_data.validate import output_lock
-from textrec_model.checkpoint import rng_state, save_checkpoint
 from textrec_model.config import TrainConfig
-from textrec_model.ctc import ctc_loss, greedy_decode
+from textrec_model.ctc import ctc_loss_mean
 from textrec_model.curves import append_metrics, plot_curves, read_metrics
 from textrec_model.distributed import (
     DistInfo,
@@ -38,11 +37,13 @@ from textrec_model.distributed import (
     gather_objects,
     setup_distributed,
 )
-from textrec_model.metrics import compute_metrics
-from textrec_model.models import DEFAULT_MODEL, RecognitionModel, build_model
+from textrec_model.models import DEFAULT_MODEL, build_model
+from textrec_model.predictor import Predictor
+from textrec_model.run import Run
 from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
 from textrec_model.runtime import amp_dtype, resolve_device, stop_on_signal
-from textrec_model.transfer import InitReport, init_model, parse_freeze, set_frozen
+from textrec_model.scoring import score, split_rows
+from textrec_model.transfer import init_model, parse_freeze, set_frozen
 
 
 class TrainingError(InputError):
@@ -52,32 +53,6 @@ class TrainingError(InputError):
 
 class TrainingInterrupted(RuntimeError):
     """SIGTERM/SIGINT stopped training after a whole step; last.pt holds that step."""
-
-
-@dataclass
-class Run:
-    """A training run once set up: what the step, log and validation functions share."""
-
-    config: TrainConfig
-    out: Path
-    device: torch.device
-    dtype: torch.dtype | None
-    dist_info: DistInfo
-    charset: Charset
-    model: RecognitionModel
-    ddp_model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-    scaler: torch.amp.GradScaler
-    per_epoch: int
-    total_steps: int
-    manifest_meta: list[dict]
-    manifest_digests: list[str]
-    init_report: InitReport | None = None
-    freeze: tuple[str | None, int] = (None, 0)
-    step: int = 0
-    best_accuracy: float = -1.0
-    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def lr_lambda(total_steps: int, warmup_steps: int):
@@ -103,26 +78,21 @@ def batch_loss(
     with autocast:
         logits = model(images)
     lengths = output_lengths(batch.widths).clamp(max=logits.shape[1])
-    losses = ctc_loss(
+    loss = ctc_loss_mean(
         logits,
         batch.targets.to(device, non_blocking=True),
         lengths.to(device),
         batch.target_lengths.to(device),
     )
-    return (losses / batch.target_lengths.to(device).clamp(min=1)).mean(), logits
+    return loss, logits
 
 
-def split_stream(run: Run, train: bool, **kwargs) -> ManifestStream:
-    """This rank's stream over the train split (augmented) or the val split (plain).
-
-    A manifest given several times (to weight it in training) is validated once."""
-    config = run.config
-    split = config.train_split if train else config.val_split
-    manifests = config.manifests if train else tuple(dict.fromkeys(config.manifests))
+def train_stream(run: Run, **kwargs) -> ManifestStream:
+    """This rank's stream over the train split, augmented."""
     return ManifestStream(
-        manifests,
-        split,
-        config.stream_config(run.model, train=train),
+        run.config.manifests,
+        run.config.train_split,
+        run.config.stream_config(run.model),
         run.charset,
         run.dist_info.rank,
         run.dist_info.world_size,
@@ -130,33 +100,26 @@ def split_stream(run: Run, train: bool, **kwargs) -> ManifestStream:
     )
 
 
-@torch.inference_mode()
 def validate(run: Run) -> dict:
-    """Val loss, word accuracy (exact, case-insensitive, alphanumeric), CER over the val split."""
-    model = run.model
+    """The val split scored as ``textrec eval`` scores it (:func:`textrec_model.scoring.score`,
+    the model read in float32 as a :class:`Predictor`): each rank reads its share of the rows,
+    the figures are of all of them. A manifest given several times is validated once.
+
+    Returns :meth:`~textrec_model.scoring.Metrics.figures` with ``loss`` and ``loss_n`` named
+    ``val_loss`` and ``val_loss_n``."""
+    model, info = run.model, run.dist_info
     was_training = model.training
-    model.eval()
-    stream = split_stream(run, False, epochs=1)
-    predictions, labels, loss_sum, skipped = [], [], 0.0, 0
-    # the loader's own generator: iterating must not draw from the global RNG (exact resume)
-    generator = torch.Generator().manual_seed(run.config.seed)
-    for batch in DataLoader(stream, batch_size=None, num_workers=0, generator=generator):
-        skipped += sum(batch.skipped.values())
-        if not batch.labels:
-            continue
-        loss, logits = batch_loss(model, batch, run.device, run.dtype, model.output_lengths)
-        loss_sum += float(loss) * len(batch.labels)
-        ids, _ = greedy_decode(logits.float(), model.output_lengths(batch.widths))
-        predictions.extend(run.charset.decode(seq) for seq in ids)
-        labels.extend(batch.labels)
-    model.train(was_training)
-    parts = gather_objects((predictions, labels, loss_sum, skipped), run.dist_info)
-    predictions = [p for part in parts for p in part[0]]
-    labels = [label for part in parts for label in part[1]]
-    metrics = asdict(compute_metrics(predictions, labels))
-    metrics["val_loss"] = sum(p[2] for p in parts) / max(1, len(labels))
-    metrics["val_skipped"] = sum(p[3] for p in parts)
-    return metrics
+    predictor = Predictor.from_model(model, run.charset, run.config.max_width, run.device)
+    manifests = tuple(dict.fromkeys(run.config.manifests))
+    rows = split_rows(manifests, run.config.val_split, shard=info.rank, shards=info.world_size)
+    try:
+        model.eval()
+        metrics = score(predictor, rows, combine=lambda results: gather_objects(results, info))
+    finally:
+        model.train(was_training)
+    figures = metrics.figures()
+    figures["val_loss"], figures["val_loss_n"] = figures.pop("loss"), figures.pop("loss_n")
+    return figures
 
 
 def _total_steps(config: TrainConfig, per_epoch: int) -> int:
@@ -229,36 +192,6 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     return run
 
 
-def save_run(run: Run, name: str, metrics: dict | None = None) -> None:
-    """Write OUT/``name``: the model, its hyper-parameters and everything needed to resume."""
-    save_checkpoint(
-        {
-            "model_name": run.config.model_name,
-            "init": asdict(run.init_report) if run.init_report else None,
-            "model_args": run.model.model_args(),
-            "model": run.model.state_dict(),
-            "optimizer": run.optimizer.state_dict(),
-            "scheduler": run.scheduler.state_dict(),
-            "scaler": run.scaler.state_dict(),
-            "step": run.step,
-            "epoch": run.step / run.per_epoch,
-            "best_accuracy": run.best_accuracy,
-            "rng": rng_state(),
-            "config": asdict(run.config),
-            "charset": run.charset.to_dict(),
-            "manifests": run.manifest_meta,
-            "manifest_digests": run.manifest_digests,
-            "metrics": metrics,
-            "stream": {
-                "batches_consumed": run.step,
-                "workers": run.config.workers,
-                "world_size": run.dist_info.world_size,
-            },
-        },
-        run.out / name,
-    )
-
-
 def train_step(run: Run, batch: Batch) -> float:
     """One optimizer step on ``batch``; returns its loss. A non-finite loss is an error."""
     for reason, count in batch.skipped.items():
@@ -306,11 +239,11 @@ def validate_and_save(run: Run) -> dict:
     """Score the val split; rank 0 logs it, redraws curves.png, writes best.pt (when better)
     and last.pt."""
     metrics = validate(run)
-    if metrics["n"] == 0:
+    if metrics["val_loss_n"] == 0:
         raise InputError(
-            f"{run.config.manifests[0]}: no val word could be scored ({metrics['val_skipped']} "
-            f"skipped: longer than --max-width {run.config.max_width} can emit, or outside the "
-            "charset)"
+            f"{run.config.manifests[0]}: no val word can be emitted ({metrics['n']} val words: "
+            f"each outside the charset, empty, or longer than its crop can emit at --max-width "
+            f"{run.config.max_width})"
         )
     metrics.update(kind="val", step=run.step, epoch=round(run.step / run.per_epoch, 4))
     if run.dist_info.is_main:
@@ -318,8 +251,8 @@ def validate_and_save(run: Run) -> dict:
         plot_curves(read_metrics(run.out / "metrics.jsonl"), run.out / "curves.png")
         if metrics["word_accuracy"] > run.best_accuracy:
             run.best_accuracy = metrics["word_accuracy"]
-            save_run(run, "best.pt", metrics)
-        save_run(run, "last.pt", metrics)
+            run.checkpoint(metrics).save(run.out / "best.pt")
+        run.checkpoint(metrics).save(run.out / "last.pt")
     return metrics
 
 
@@ -346,7 +279,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
 
 def _loop(run: Run, progress: bool, flag: dict) -> dict:
     config, dist_info = run.config, run.dist_info
-    stream = split_stream(run, True, epochs=None, skip_batches=run.step)
+    stream = train_stream(run, epochs=None, skip_batches=run.step)
     loader = DataLoader(
         stream,
         batch_size=None,

@@ -1,0 +1,86 @@
+"""One scoring path: a run's logged val figures are exactly what `textrec eval` gives its
+best.pt, for every model preset; predictions never depend on the labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+from manifest_factory import write_manifest
+
+from pipelines.eval import command as eval_command
+from textrec_data.charset import Charset
+from textrec_model.checkpoint import load_checkpoint
+from textrec_model.models import DEFAULT_MODEL, PRESETS, build_model
+from textrec_model.predictor import Predictor
+from textrec_model.scoring import score, split_rows
+from textrec_model.train import TrainConfig, train
+
+#: The figures the run logs and eval reports under the same names.
+SHARED = ("n", "word_accuracy", "word_accuracy_ci", "word_accuracy_alnum", "cer", "ned",
+          "out_of_charset", "unreadable")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    return write_manifest(tmp_path_factory.mktemp("m") / "manifest.parquet", 40)
+
+
+@pytest.mark.parametrize(
+    "preset",
+    [p if p == DEFAULT_MODEL else pytest.param(p, marks=pytest.mark.slow) for p in sorted(PRESETS)],
+)
+def test_eval_of_best_pt_gives_exactly_the_logged_val_figures(preset, manifest, tmp_path):
+    config = TrainConfig(
+        manifests=(str(manifest),), out=str(tmp_path / "run"), model=preset, max_steps=2,
+        eval_every=1, batch_size=4, workers=0, warmup_steps=1, log_every=1, pool_size=16,
+        lr=3e-3,
+    )  # fmt: skip
+    train(config, progress=False)
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    log = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    (logged,) = [r for r in log if r["kind"] == "val" and r["step"] == best["step"]]
+    args = ["--checkpoint", str(tmp_path / "run" / "best.pt"), "--manifest", str(manifest)]
+    result = CliRunner().invoke(
+        eval_command, [*args, "--split", "val", "--out", str(tmp_path / "eval"), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert report["n"] == 8
+    for key in SHARED:
+        assert report[key] == logged[key], key  # equal, not approximately equal
+    assert report["loss"] == logged["val_loss"] and report["loss_n"] == logged["val_loss_n"]
+    assert f"{report['word_accuracy']:.4f}" in result.output
+    assert best["metrics"] == logged  # what best.pt says of itself
+
+
+def test_predictions_never_depend_on_the_labels(manifest):
+    """The label neither widens a crop nor pads a batch: other labels, same readings."""
+    charset = Charset(tuple("abcdefghij"))
+    model = build_model("crnn-small", charset.num_classes).eval()
+    predictor = Predictor.from_model(model, charset, max_width=256)
+    rows = list(split_rows([manifest], "val"))
+    relabelled = [replace(row, label="abcdefghij" * 5) for row in rows]  # needs 50 steps
+    a, b = score(predictor, rows), score(predictor, relabelled)
+    assert a.predictions == b.predictions and a.indices == b.indices
+    assert b.loss_n == 0 and b.loss is None and b.words.word_accuracy == 0.0
+    assert a.loss_n == len(rows) and a.loss > 0
+
+
+def test_a_shard_per_process_scores_as_one_process(manifest):
+    """Each rank reads its share of the rows; gathered, the figures are one process's."""
+    charset = Charset(tuple("abcdefghij"))
+    model = build_model("crnn-small", charset.num_classes).eval()
+    predictor = Predictor.from_model(model, charset, max_width=256)
+    whole = score(predictor, split_rows([manifest], "val"))
+    gathered: list = []
+    for shard in range(3):
+        rows = split_rows([manifest], "val", shard=shard, shards=3)
+        score(predictor, rows, combine=lambda results: gathered.append(results) or [results])
+    assert sorted(len(part) for part in gathered) == [2, 3, 3]
+    together = score(predictor, [], combine=lambda _: gathered)
+    assert together.indices == whole.indices == tuple(range(8))
+    assert [p.text for p in together.predictions] == [p.text for p in whole.predictions]
+    assert together.words == whole.words and together.loss == pytest.approx(whole.loss)
