@@ -104,8 +104,16 @@ def scenes() -> type[Scenes]:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory, scenes):
+def shared_run(tmp_path_factory):
+    """The suite's one trained model and its manifests (tests/shared_run.py), trained once."""
+    from shared_run import build_shared_run
+
+    return build_shared_run(tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory, scenes, shared_run):
     """The misuse suite's inputs and outputs (tests/misuse.py), built once."""
     from misuse import build_world
 
-    return build_world(tmp_path_factory.mktemp("world"), scenes)
+    return build_world(tmp_path_factory.mktemp("world"), scenes, shared_run)

@@ -37,6 +37,16 @@ PRESETS: dict[str, tuple[str, object]] = {
             dropout=0.1,
         ),
     ),
+    # For tests and smoke runs: the crnn-small layout (BatchNorm, dropout) at ~0.08M parameters.
+    "tiny": (
+        "crnn",
+        CRNNConfig(
+            channels=(8, 16, 32, 32, 32, 32, 32),
+            batch_norm=(True,) * 7,
+            lstm_hidden=32,
+            dropout=0.1,
+        ),
+    ),
     # EasyOCR's generation-2 recognizer (english_g2's sizes): height 64, ~3.8M parameters.
     "crnn-vgg": ("crnn-vgg", CRNNVGGConfig()),
     # PP-OCRv4's mobile recognizer (PPLCNetV3 + SVTR neck, deployed form): height 48, RGB,
