@@ -23,6 +23,25 @@ def _cache_in_a_temp_folder(tmp_path_factory):
         os.environ["XDG_CACHE_HOME"] = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """The tests' tensors are small: one intra-op thread computes them as fast as two, and on a
+    busy machine several times faster (a parallel op waits for every thread it started). Test
+    subprocesses inherit it through OMP_NUM_THREADS; a test comparing runs across processes
+    passes its own thread count on (test_reliability)."""
+    import torch
+
+    before = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    torch.set_num_threads(before[0])
+    if before[1] is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = before[1]
+
+
 class Scenes:
     """A 200x120 white scene holding one 80x40 word patch with four grey quadrants.
 
@@ -104,8 +123,16 @@ def scenes() -> type[Scenes]:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory, scenes):
+def shared_run(tmp_path_factory):
+    """The suite's one trained model and its manifests (tests/shared_run.py), trained once."""
+    from shared_run import build_shared_run
+
+    return build_shared_run(tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory, scenes, shared_run):
     """The misuse suite's inputs and outputs (tests/misuse.py), built once."""
     from misuse import build_world
 
-    return build_world(tmp_path_factory.mktemp("world"), scenes)
+    return build_world(tmp_path_factory.mktemp("world"), scenes, shared_run)

@@ -14,13 +14,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from click.testing import CliRunner, Result
-from manifest_factory import word_crop, write_manifest
+from manifest_factory import word_crop
 from PIL import Image
+from shared_run import SharedRun
 
 from pipelines.cli import main
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_model.export import export_model
-from textrec_model.train import TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class World:
     root: Path
     dataset: Path  # images/ + gt/: two ICDAR 2015 scenes
     built: Path  # a `textrec manifest` output folder of that dataset
-    manifest: Path  # a trainable manifest (train and val rows, charset a-j)
-    run: Path  # a finished run of RUN_OPTIONS: last.pt, best.pt, metrics.jsonl, ...
+    manifest: Path  # a trainable manifest (train and val rows, charset a-i): the shared run's
+    run: Path  # a finished run of RUN_OPTIONS on it (tests/shared_run.py): last.pt, best.pt, ...
     onnx: Path  # its ONNX export
     crop: Path  # a word-crop PNG
     lexicon: Path
@@ -49,9 +49,6 @@ class World:
         return arg.format(**{k: str(v) for k, v in names.items()})
 
 
-#: The options of the world's run, as the CLI spells them (all others are the defaults).
-RUN_OPTIONS = ["--max-steps", "2", "--eval-every", "2", "--batch-size", "8", "--workers", "0"]
-
 #: Lexicon files under root/lexicons, by name: a good one and unusable ones.
 LEXICONS = {
     "words": b"abc\nbad\ncafe\n",
@@ -61,8 +58,8 @@ LEXICONS = {
 }
 
 
-def build_world(root: Path, scenes) -> World:
-    """Create every input and output the cases need (a couple of seconds of training)."""
+def build_world(root: Path, scenes, shared: SharedRun) -> World:
+    """Create every input and output the cases need; the manifest and run are ``shared``'s."""
     dataset = root / "dataset"
     images, gt = dataset / "images", dataset / "gt"
     quad = ",".join(str(v) for v in scenes.PATCH)
@@ -70,20 +67,14 @@ def build_world(root: Path, scenes) -> World:
         scenes.write(images, gt, f"img_{k}", [f"{quad},abc"], scenes.image())
     images, gt = str(images), str(gt)
     build_manifest(ManifestConfig(images, gt, str(root / "built"), workers=1), progress=False)
-    manifest = write_manifest(_mkdir(root / "manifest") / "manifest.parquet", 40)
-    config = TrainConfig(
-        manifests=(str(manifest),), out=str(root / "run"), max_steps=2, eval_every=2,
-        batch_size=8, workers=0,
-    )  # fmt: skip
-    train(config, progress=False)
-    export_model(root / "run" / "last.pt", root / "model.onnx", "onnx")
+    export_model(shared.checkpoint, root / "model.onnx", "onnx")
     crop = root / "crop.png"
     Image.fromarray(word_crop("abc", np.random.default_rng(0))).save(crop)
     for name, data in LEXICONS.items():
         (_mkdir(root / "lexicons") / f"{name}.txt").write_bytes(data)
     lexicon = root / "lexicons" / "words.txt"
-    return World(root, dataset, root / "built", manifest, root / "run", root / "model.onnx", crop,
-                 lexicon)  # fmt: skip
+    return World(root, dataset, root / "built", shared.manifest, shared.run, root / "model.onnx",
+                 crop, lexicon)  # fmt: skip
 
 
 def _mkdir(path: Path) -> Path:

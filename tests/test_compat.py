@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from manifest_factory import write_manifest
-from test_wordlists import write_crops
+from word_crops import write_crops
 
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.errors import InputError

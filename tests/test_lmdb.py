@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from dtrb_lmdb import create_dtrb_lmdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_wordlists import crop_image, write_crops
+from word_crops import crop_image, write_crops
 
 from pipelines.convert import command as convert_command
 from pipelines.manifest import command as manifest_command

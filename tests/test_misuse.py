@@ -221,7 +221,7 @@ def test_train_overwrite_replaces_the_run_and_its_log(world, tmp_path):
     run = _copy(world.run, tmp_path / "run")
     succeeded(cli(*_train_args(world, run, "--overwrite", "--eval-every", "1")))
     log = pd.read_json(run / "metrics.jsonl", lines=True)
-    assert set(log["step"]) == {1}  # the old run's steps 1-2 are gone, not appended to
+    assert set(log["step"]) == {1}  # the old run's steps (5-20) are gone, not appended to
 
 
 def test_train_overwrite_never_removes_a_foreign_file(world, tmp_path):

@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 import pytest
 from manifest_factory import word_crop, write_manifest
 from misuse import (
-    RUN_OPTIONS,
     Payload,
     cli,
     payload_checkpoint,
@@ -32,6 +31,7 @@ from misuse import (
     textrec_metadata,
     write_as_manifest,
 )
+from shared_run import RUN_OPTIONS, train_manifest
 
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.train import TrainConfig, train
@@ -97,7 +97,7 @@ def test_a_resume_that_changes_the_run_is_refused(world, unfinished, tmp_path, c
 
 def test_a_resume_on_other_manifest_contents_is_refused(world, unfinished, tmp_path):
     run = shutil.copytree(unfinished, tmp_path / "run")
-    other = write_manifest(tmp_path / "other.parquet", 40, seed=9)  # same charset, other rows
+    other = train_manifest(tmp_path / "other.parquet", seed=9)  # same charset, other rows
     refused(_resume(world, run, manifest=other), "--manifest (other contents")
 
 

@@ -1,25 +1,57 @@
 """The model contract, checked for every registered preset: shapes follow the input spec,
-output lengths match the forward pass, gradients flow, and a checkpoint restores the exact
-hyper-parameters and outputs."""
+output lengths match the forward pass, gradients flow, a checkpoint restores the exact
+hyper-parameters and outputs, and the ONNX export computes the same logits. Then what is
+particular to an architecture: the CRNN's sizes, time axis and config validation."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from textrec_data.charset import Charset
 from textrec_model.checkpoint import load_checkpoint, model_from_state, save_checkpoint
-from textrec_model.models import PRESETS, RecognitionModel, build_model, model_from_args
+from textrec_model.export import export_model
+from textrec_model.models import (
+    PRESETS,
+    RecognitionModel,
+    build_model,
+    count_parameters,
+    model_from_args,
+)
+from textrec_model.models.crnn import CRNN, CRNNConfig
 
 NUM_CLASSES = 40
+CHARSET = Charset(tuple("abcdefghijklmnopqrstuvwxyz0123456789.-'"), "keep")
+#: Parameters of presets at NUM_CLASSES classes (the sizes README and DESIGN state).
+PARAM_RANGES = {
+    "crnn": (7_500_000, 9_000_000),
+    "crnn-small": (500_000, 1_500_000),
+    "tiny": (50_000, 150_000),
+}
+CRNN_PRESETS = sorted(name for name, preset in PRESETS.items() if preset.arch == CRNN.arch)
+
+
+@functools.cache
+def _built(name: str) -> RecognitionModel:
+    """Preset ``name`` with NUM_CLASSES outputs, built once for the whole module."""
+    torch.manual_seed(0)
+    return build_model(name, NUM_CLASSES)
 
 
 @pytest.fixture(scope="module", params=sorted(PRESETS))
 def model(request) -> RecognitionModel:
-    torch.manual_seed(0)
-    return build_model(request.param, NUM_CLASSES)
+    return _built(request.param)
+
+
+@pytest.fixture(scope="module", params=CRNN_PRESETS)
+def crnn(request) -> CRNN:
+    return _built(request.param)
 
 
 def _images(model: RecognitionModel, batch: int, width: int) -> torch.Tensor:
@@ -70,12 +102,8 @@ def test_checkpoint_round_trip_restores_exact_hyper_parameters(model, tmp_path) 
     model.eval()
     args = model.model_args()
     assert json.loads(json.dumps(args)) == json.loads(json.dumps(args))  # JSON-able
-    charset = Charset(tuple("abcdefghijklmnopqrstuvwxyz0123456789.-'"), "keep")
-    assert charset.num_classes == NUM_CLASSES
-    path = tmp_path / "model.pt"
-    state = {"model_name": "x", "model_args": args, "model": model.state_dict()}
-    save_checkpoint({**state, "charset": charset.to_dict(), "config": {}, "step": 0}, path)
-    loaded = load_checkpoint(path)
+    assert CHARSET.num_classes == NUM_CLASSES
+    loaded = load_checkpoint(_save(model, tmp_path / "model.pt"))
     clone = model_from_state(loaded)
     assert type(clone) is type(model) and clone.config == model.config
     assert clone.model_args() == args
@@ -98,3 +126,78 @@ def test_unknown_names_list_the_known_ones() -> None:
         build_model("resnet", NUM_CLASSES)
     with pytest.raises(ValueError, match="unknown architecture"):
         model_from_args({"arch": "resnet", "num_classes": 3, "config": {}})
+
+
+def _save(model: RecognitionModel, path: Path) -> Path:
+    """``model`` as a textrec checkpoint (charset CHARSET, width cap 512)."""
+    state = {"model_name": "x", "model_args": model.model_args(), "model": model.state_dict()}
+    state |= {"charset": CHARSET.to_dict(), "config": {"max_width": 512}, "step": 0}
+    save_checkpoint(state, path)
+    return path
+
+
+def test_onnx_export_gives_the_torch_logits(model: RecognitionModel, tmp_path) -> None:
+    """ONNX Runtime computes PyTorch's logits on a batch and width other than the export's."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model.eval()
+    out = tmp_path / "model.onnx"
+    export_model(_save(model, tmp_path / "model.pt"), out, "onnx")
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    images = _images(model, 3, 200)
+    with torch.no_grad():
+        expected = model(images).numpy()
+    got = session.run(["logits"], {"images": images.numpy()})[0]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(PARAM_RANGES))
+def test_parameter_count_in_range(name: str) -> None:
+    low, high = PARAM_RANGES[name]
+    assert low <= count_parameters(_built(name)) <= high
+
+
+# ---------------------------------------------------------------- the CRNN architecture
+
+
+@pytest.mark.parametrize("width", [4, 37, 100, 128, 256])
+def test_output_shape_follows_width(crnn: CRNN, width: int) -> None:
+    crnn.eval()
+    with torch.no_grad():
+        logits = crnn(torch.randn(2, 1, 32, width))
+    assert logits.shape == (2, width // 4, NUM_CLASSES)
+    assert logits.dtype == torch.float32
+
+
+def test_output_lengths() -> None:
+    widths = torch.tensor([4, 7, 8, 37, 128])
+    assert _built("crnn-small").output_lengths(widths).tolist() == [1, 1, 2, 9, 32]
+
+
+def test_rejects_wrong_input(crnn: CRNN) -> None:
+    with pytest.raises(ValueError, match="expected images"):
+        crnn(torch.randn(1, 1, 48, 128))
+    with pytest.raises(ValueError, match="expected images"):
+        crnn(torch.randn(1, 3, 32, 128))
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="height"):
+        CRNNConfig(height=64)
+    with pytest.raises(ValueError, match="entries"):
+        CRNNConfig(channels=(8, 8))
+
+
+def test_rgb_config() -> None:
+    config = CRNNConfig(
+        channels=(8, 8, 16, 16, 16, 16, 16), batch_norm=(True,) * 7, lstm_hidden=8, in_channels=3
+    )
+    logits = CRNN(5, config)(torch.randn(2, 3, 32, 40))
+    assert logits.shape == (2, 10, 5)
+
+
+def test_config_from_json_lists_equals_original() -> None:
+    for name in CRNN_PRESETS:
+        config = PRESETS[name].config
+        data = json.loads(json.dumps(dataclasses.asdict(config)))
+        assert CRNNConfig(**data) == config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,8 @@ import torch
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from manifest_factory import word_crop, write_manifest
+from manifest_factory import word_crop
+from shared_run import RUN_OPTIONS
 
 from pipelines.eval import command as eval_command
 from pipelines.manifest import command as manifest_command
@@ -162,22 +164,9 @@ def test_killed_manifest_build_leaves_the_previous_output_whole(synth_dir, tmp_p
 # ---------------------------------------------------------------- interrupted training
 
 
-@pytest.fixture(scope="module")
-def small_manifest(tmp_path_factory) -> Path:
-    return write_manifest(tmp_path_factory.mktemp("rm") / "manifest.parquet", 60)
-
-
-TRAIN_ARGS = ["--max-steps", "20", "--eval-every", "5", "--batch-size", "8", "--workers", "0",
-              "--lr", "3e-3", "--quiet"]  # fmt: skip
-
-
-def _straight_run(manifest: Path, out: Path) -> dict:
-    config = TrainConfig(
-        manifests=(str(manifest),), out=str(out), max_steps=20, eval_every=5, batch_size=8,
-        workers=0, lr=3e-3,
-    )  # fmt: skip
-    train(config, progress=False)
-    return load_checkpoint(out / "last.pt")["model"]
+#: The shared run's options (tests/shared_run.py): a run of them is stopped between checkpoints
+#: and resumed, and must end with the shared run's weights.
+TRAIN_ARGS = [*RUN_OPTIONS, "--quiet"]
 
 
 def _assert_same_weights(a: dict, b: dict) -> None:
@@ -192,11 +181,18 @@ def _run_train(manifest: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
 
 
+def _resume(manifest: Path, out: Path):
+    """The stopped run resumed (in this process: what is under test is the process that was
+    stopped, and what it left on disk)."""
+    args = ["--manifest", str(manifest), "--out", str(out), *TRAIN_ARGS, "--resume"]
+    return CliRunner().invoke(train_command, args)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_training_resumes_to_the_same_weights(small_manifest, tmp_path, sig):
-    expected = _straight_run(small_manifest, tmp_path / "straight")
+def test_killed_training_resumes_to_the_same_weights(shared_run, tmp_path, sig):
+    expected = load_checkpoint(shared_run.checkpoint)["model"]  # the same run, never stopped
     out = tmp_path / "run"
-    proc = _run_train(small_manifest, out)
+    proc = _run_train(shared_run.manifest, out)
     _wait_for(lambda: (out / "last.pt").exists() or proc.poll() is not None)
     proc.send_signal(sig)
     _, stderr = proc.communicate()
@@ -206,9 +202,8 @@ def test_killed_training_resumes_to_the_same_weights(small_manifest, tmp_path, s
         assert proc.returncode == 130 and "stopped by SIGTERM" in stderr, stderr
     step = load_checkpoint(out / "last.pt")["step"]  # whole and readable
     assert 0 < step < 20
-    resumed = _run_train(small_manifest, out, "--resume")
-    _, stderr = resumed.communicate()
-    assert resumed.returncode == 0, stderr
+    resumed = _resume(shared_run.manifest, out)
+    assert resumed.exit_code == 0, resumed.output
     final = load_checkpoint(out / "last.pt")
     assert final["step"] == 20
     _assert_same_weights(final["model"], expected)
@@ -241,9 +236,9 @@ main(sys.argv[2:])
 """
 
 
-def test_kill_during_checkpoint_save_keeps_the_previous_checkpoint(small_manifest, tmp_path):
+def test_kill_during_checkpoint_save_keeps_the_previous_checkpoint(shared_run, tmp_path):
     out, marker = tmp_path / "run", tmp_path / "saving"
-    args = ["train", "--manifest", str(small_manifest), "--out", str(out), *TRAIN_ARGS]
+    args = ["train", "--manifest", str(shared_run.manifest), "--out", str(out), *TRAIN_ARGS]
     proc = subprocess.Popen([sys.executable, "-c", KILL_DURING_SAVE, str(marker), *args], cwd=ROOT)
     _wait_for(lambda: marker.exists() or proc.poll() is not None)
     assert proc.poll() is None, "the save did not hang where expected"
@@ -251,15 +246,15 @@ def test_kill_during_checkpoint_save_keeps_the_previous_checkpoint(small_manifes
     proc.wait()
     assert list(out.glob(".last.pt.tmp-*"))  # the half-written file exists, under a temp name
     assert load_checkpoint(out / "last.pt")["step"] == 5  # the previous save, intact
-    resumed = _run_train(small_manifest, out, "--resume")
-    assert resumed.wait() == 0
+    resumed = _resume(shared_run.manifest, out)
+    assert resumed.exit_code == 0, resumed.output
     assert load_checkpoint(out / "last.pt")["step"] == 20
     assert not list(out.glob(".*.tmp-*"))  # the leftover is cleaned up
 
 
-def test_corrupt_or_foreign_checkpoints_give_one_line_errors(small_manifest, tmp_path):
-    run = tmp_path / "run"
-    _straight_run(small_manifest, run)
+def test_corrupt_or_foreign_checkpoints_give_one_line_errors(shared_run, tmp_path):
+    run = shutil.copytree(shared_run.run, tmp_path / "run")
+    manifest = shared_run.manifest
     good = (run / "last.pt").read_bytes()
     state = torch.load(run / "last.pt", weights_only=False)
     bad = {"truncated": tmp_path / "truncated.pt", "foreign": tmp_path / "foreign.pt",
@@ -270,7 +265,7 @@ def test_corrupt_or_foreign_checkpoints_give_one_line_errors(small_manifest, tmp
     bad["not_torch"].write_text("hello")
     runner = CliRunner()
     for kind, path in bad.items():
-        args = ["--checkpoint", str(path), "--manifest", str(small_manifest), "--split", "val"]
+        args = ["--checkpoint", str(path), "--manifest", str(manifest), "--split", "val"]
         result = runner.invoke(eval_command, [*args, "--out", str(tmp_path / "e"), "--quiet"])
         assert result.exit_code == 2, (kind, result.output)
         lines = result.output.strip().splitlines()
@@ -278,7 +273,7 @@ def test_corrupt_or_foreign_checkpoints_give_one_line_errors(small_manifest, tmp
     # resuming from a truncated last.pt: an error, and the file is left as it is
     (run / "last.pt").write_bytes(good[:1000])
     result = runner.invoke(
-        train_command, ["--manifest", str(small_manifest), "--out", str(run), "--resume"]
+        train_command, ["--manifest", str(manifest), "--out", str(run), "--resume"]
     )
     assert result.exit_code == 2 and "truncated or corrupt" in result.output
     assert (run / "last.pt").read_bytes() == good[:1000]
@@ -328,7 +323,7 @@ def test_numerical_faults_are_counted_never_nan(tmp_path):
     assert torch.isfinite(batch.images).all() and len(batch.labels) == 24 + 4
     config = TrainConfig(
         manifests=(str(manifest),), out=str(tmp_path / "run"), max_steps=12, eval_every=6,
-        batch_size=64, workers=0, log_every=1, lr=3e-3,
+        batch_size=64, workers=0, log_every=1, lr=3e-3, model="tiny",
     )  # fmt: skip
     metrics = train(config, progress=False)
     records = pd.read_json(tmp_path / "run" / "metrics.jsonl", lines=True)
@@ -340,19 +335,18 @@ def test_numerical_faults_are_counted_never_nan(tmp_path):
 # ---------------------------------------------------------------- disk and paths
 
 
-def test_unwritable_outputs_give_one_line_errors(synth_dir, small_manifest, tmp_path):
+def test_unwritable_outputs_give_one_line_errors(synth_dir, shared_run, tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("not a directory")
     runner = CliRunner()
     images, gt = str(synth_dir / "images"), str(synth_dir / "gt")
-    ckpt_run = tmp_path / "ok"
-    _straight_run(small_manifest, ckpt_run)
+    manifest = shared_run.manifest
     cases = [
         (manifest_command, ["--images", images, "--gt", gt, "--out", str(blocker / "m")]),
-        (train_command, ["--manifest", str(small_manifest), "--out", str(blocker / "t"),
+        (train_command, ["--manifest", str(manifest), "--out", str(blocker / "t"),
                          "--max-steps", "1"]),
-        (eval_command, ["--checkpoint", str(ckpt_run / "last.pt"), "--manifest",
-                        str(small_manifest), "--split", "val", "--out", str(blocker / "e")]),
+        (eval_command, ["--checkpoint", str(shared_run.checkpoint), "--manifest",
+                        str(manifest), "--split", "val", "--out", str(blocker / "e")]),
     ]  # fmt: skip
     for command, args in cases:
         result = runner.invoke(command, [*args, "--quiet"])

@@ -31,9 +31,10 @@ def manifest(tmp_path_factory) -> Path:
 
 
 def _config(manifest: Path, out: Path, **kw) -> TrainConfig:
+    """A short run of the ``tiny`` model (what these tests check holds for any model)."""
     base = TrainConfig(
-        manifests=(str(manifest),), out=str(out), max_steps=6, eval_every=3, batch_size=8,
-        workers=0, warmup_steps=2, log_every=1, pool_size=32,
+        manifests=(str(manifest),), out=str(out), model="tiny", max_steps=6, eval_every=3,
+        batch_size=8, workers=0, warmup_steps=2, log_every=1, pool_size=32,
     )  # fmt: skip
     return replace(base, **kw)
 
@@ -85,7 +86,7 @@ def test_resume_gives_the_same_weights_as_a_straight_run(manifest, tmp_path, mon
 
 
 def test_checkpoint_round_trip(manifest, tmp_path):
-    train(_config(manifest, tmp_path, max_steps=3), False)
+    train(_config(manifest, tmp_path, max_steps=3, model=None), False)  # the default model
     state = load_checkpoint(tmp_path / "best.pt")
     assert state["model_name"] == "crnn-small" and state["step"] == 3
     model = model_from_args(state["model_args"])
@@ -160,7 +161,8 @@ def _ddp_worker(rank: int, world: int, manifest: str, init: str, out: str) -> No
 def test_ddp_gloo_ranks_see_disjoint_rows_covering_the_split(manifest, tmp_path):
     out = tmp_path / "rows.json"
     init = f"file://{tmp_path / 'rendezvous'}"
-    mp.spawn(_ddp_worker, args=(2, str(manifest), init, str(out)), nprocs=2, join=True)
+    args = (2, str(manifest), init, str(out))  # forked: no interpreter start-up per rank
+    mp.start_processes(_ddp_worker, args=args, nprocs=2, join=True, start_method="fork")
     rank0, rank1 = json.loads(out.read_text())
     assert rank0 and rank1 and not set(rank0) & set(rank1)
     import pandas as pd
@@ -174,7 +176,7 @@ def test_torchrun_two_gloo_processes_train(manifest, tmp_path):
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
         "--master_port", "29533", "-m", "pipelines.cli", "train", "--manifest", str(manifest),
         "--out", str(tmp_path), "--max-steps", "4", "--eval-every", "2", "--batch-size", "8",
-        "--workers", "0", "--device", "cpu", "--quiet",
+        "--workers", "0", "--device", "cpu", "--model", "tiny", "--quiet",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=240)

@@ -28,10 +28,10 @@ def _config(manifest: Path, out: Path, **kw) -> TrainConfig:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    """A 4-step checkpoint on charset a-j."""
+    """A 4-step checkpoint of the tiny model on charset a-j."""
     root = tmp_path_factory.mktemp("src")
     manifest = write_manifest(root / "m.parquet", 40)
-    train(_config(manifest, root / "run"), False)
+    train(_config(manifest, root / "run", model="tiny"), False)
     return root / "run" / "last.pt"
 
 

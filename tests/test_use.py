@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
-from manifest_factory import word_crop, write_manifest
+from manifest_factory import word_crop
 from PIL import Image, PngImagePlugin
 
 from pipelines.eval import command as eval_command
@@ -24,32 +24,12 @@ from textrec_model.metrics import char_confusions, compute_metrics, is_alphanume
 from textrec_model.models import model_from_args
 from textrec_model.predictor import DecodeConfig, batches_by_width
 from textrec_model.recognizer import Recognizer
-from textrec_model.train import TrainConfig, train
-
-TRAIN_CHARS = "abcdefghi"  # the model cannot spell 'j'
-
-
-def _labels(n: int, chars: str, seed: int) -> list[str]:
-    rng = np.random.default_rng(seed)
-    return ["".join(rng.choice(list(chars), rng.integers(1, 6))) for _ in range(n)]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> dict:
-    """A model trained for a few steps, and a test manifest with some 'j' labels."""
-    root = tmp_path_factory.mktemp("use")
-    train_manifest = write_manifest(
-        root / "train.parquet", 80, chars=TRAIN_CHARS, labels=_labels(80, TRAIN_CHARS, 1)
-    )
-    test_labels = _labels(24, TRAIN_CHARS, 2)
-    test_labels[:3] = ["jab", "j", "hij"]
-    test_manifest = write_manifest(root / "test.parquet", 24, labels=test_labels, seed=3)
-    config = TrainConfig(
-        manifests=(str(train_manifest),), out=str(root / "run"), max_steps=40, eval_every=40,
-        batch_size=8, workers=0, warmup_steps=4, log_every=10, pool_size=32, lr=3e-3,
-    )  # fmt: skip
-    train(config, progress=False)
-    return {"root": root, "checkpoint": root / "run" / "last.pt", "test": test_manifest}
+def trained(shared_run) -> dict:
+    """The suite's shared model (it cannot spell 'j'), and a test manifest with some 'j' labels."""
+    return {"checkpoint": shared_run.checkpoint, "test": shared_run.test_manifest}
 
 
 def _eval(trained, out: Path, *extra: str):

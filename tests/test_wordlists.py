@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import cv2
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from word_crops import write_crops
 
 from pipelines.manifest import command as manifest_command
 from textrec_data.build import ManifestConfig, build_manifest, process
@@ -23,19 +22,6 @@ from textrec_data.sources.wordlists import (
 )
 
 BOM = b"\xef\xbb\xbf"
-
-
-def crop_image(seed: int, height: int = 16, width: int = 40) -> np.ndarray:
-    """A random colour word-sized image (distinct per seed)."""
-    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
-
-
-def write_crops(folder, names: list[str]) -> None:
-    """PNG (or JPEG for .jpg names) crops, each with its own pixels."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(names):
-        ext = ".jpg" if name.endswith(".jpg") else ".png"
-        (folder / name).write_bytes(cv2.imencode(ext, crop_image(i))[1].tobytes())
 
 
 # Lines as ICDAR 2015 Task 4.3 writes them (escaped quotes, commas in text), and faults.

@@ -45,6 +45,16 @@ PRESETS: dict[str, Preset] = {
         ),
         "CRNN with batch norm, ~0.73M parameters, ~12x cheaper to train: CPUs",
     ),
+    "tiny": Preset(
+        "crnn",
+        CRNNConfig(
+            channels=(8, 16, 32, 32, 32, 32, 32),
+            batch_norm=(True,) * 7,
+            lstm_hidden=32,
+            dropout=0.1,
+        ),
+        "the crnn-small layout at ~0.08M parameters: tests and smoke runs",
+    ),
     "crnn-vgg": Preset(
         "crnn-vgg", CRNNVGGConfig(), "EasyOCR's generation-2 VGG-BiLSTM, grey height 64, ~3.8M"
     ),
