@@ -69,7 +69,12 @@ def rejects_table() -> str:
 
 
 def command_help(args: list[str]) -> str:
-    """`textrec ARGS --help` as printed on a 100-column terminal, in a text fence."""
+    """`textrec ARGS --help` as printed on a 100-column terminal, in a text fence.
+
+    click keeps the help option a command first built: one invoked on its own (as tests do)
+    keeps plain `--help` without the group's `-h`, so it is built again here."""
+    command = main.get_command(None, args[0]) if args else main
+    command._help_option = None
     result = CliRunner().invoke(main, [*args, "--help"], prog_name="textrec", terminal_width=100)
     if result.exit_code != 0:
         raise RuntimeError(f"textrec {' '.join(args)} --help failed: {result.output}")
