@@ -117,9 +117,12 @@ def read_lexicon(path: str | Path) -> tuple[str, ...]:
 
 def padded_width(width: int, spec: InputSpec) -> int:
     """The columns a crop resized to ``width`` is read at: the next multiple of
-    :data:`PAD_STEP`, at least ``spec.pad_to`` (a fixed-width model's crops: their width)."""
+    :data:`PAD_STEP`, at least ``spec.pad_to`` (a fixed-width model's crops: their width;
+    ``width_rule`` ``paddle``: exactly ``max(width, pad_to)``, as PaddleOCR pads one crop)."""
     if spec.fixed_width is not None:
         return width
+    if spec.width_rule == "paddle":
+        return max(width, spec.pad_to)
     return max(-(-width // PAD_STEP) * PAD_STEP, spec.pad_to)
 
 
@@ -239,7 +242,8 @@ class Recognizer:
             scaled = [scale_crop(crops[i], widths[i], spec) for i in index]
             batch = pad_batch(scaled, spec, padded[index[0]])
             logits = self._run_logits(batch)
-            steps = torch.tensor([spec.steps(widths[i]) for i in index], dtype=torch.long)
+            read = padded if spec.read_padding else widths
+            steps = torch.tensor([spec.steps(read[i]) for i in index], dtype=torch.long)
             yield index, logits, steps.clamp(max=logits.shape[1])
 
     def decode(

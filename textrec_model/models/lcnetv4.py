@@ -253,6 +253,8 @@ class LCNetV4Rec(RecognitionModel):
             resize="linear",  # PaddleOCR's cv2.resize default
             pad="zero",
             pad_to=self.config.pad_to,
+            read_padding=True,  # as PaddleOCR reads: every step of the padded input
+            width_rule="paddle",
         )
 
     def forward(self, images: Tensor) -> Tensor:
