@@ -56,12 +56,13 @@ def onnx_weights(graph) -> list[tuple[str, np.ndarray]]:
         if node.op_type == "BatchNormalization":
             gamma, beta, mean, var = (numpy_helper.to_array(tensors[n]) for n in node.input[1:5])
             eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
-            factor = gamma / np.sqrt(var + np.float32(eps))
+            factor = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
             name, weight = weights[-1] if weights else ("", np.zeros(0))
             if weight.ndim != 4 or weight.shape[0] != factor.shape[0]:
                 raise ValueError(f"batch norm {node.input[1]} follows no convolution")
-            weights[-1] = (name, weight * factor[:, None, None, None])
-            weights.append((node.input[2], beta - mean * factor))
+            folded = weight.astype(np.float64) * factor[:, None, None, None]
+            weights[-1] = (name, folded.astype(np.float32))
+            weights.append((node.input[2], (beta - mean * factor).astype(np.float32)))
             continue
         for name in node.input:
             if name in tensors and name not in seen:
