@@ -15,6 +15,7 @@ Install both with ``pip install --no-deps`` (their ``opencv-python`` would clash
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,6 @@ def load_ppocr_v6(size: str) -> Pretrained:
         text = package_file(package, dict_path).read_text(encoding="utf-8")
         chars = [line.rstrip("\r") for line in text.split("\n") if line.rstrip("\r")]
     charset = Charset(tuple(chars) + (" ",))  # PaddleOCR adds the space
-    model = LCNetV4Rec(charset.num_classes, config)
+    model = LCNetV4Rec(charset.num_classes, replace(config, paddle_geometry=True))
     model.load_state_dict(lcnetv4_state_dict(model, onnx_weights(proto.graph)))
     return Pretrained(model.eval(), charset)

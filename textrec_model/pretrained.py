@@ -205,7 +205,7 @@ def _ppocr_v4() -> Pretrained:
     proto = onnx.load(str(path))
     meta = {prop.key: prop.value for prop in proto.metadata_props}
     charset = Charset(tuple(meta["character"].split("\n")) + (" ",))  # PaddleOCR adds the space
-    model = SVTRLCNet(charset.num_classes, SVTRLCNetConfig())
+    model = SVTRLCNet(charset.num_classes, SVTRLCNetConfig(paddle_geometry=True))
     model.load_state_dict(svtr_state_dict(model, onnx_weights(proto.graph)))
     return Pretrained(model.eval(), charset)
 

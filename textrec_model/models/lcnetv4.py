@@ -68,7 +68,8 @@ class LCNetV4Config:
     (``svtr`` | ``guide``): ``dims`` is the SVTR width or the guide's last linear width;
     ``depth``, ``heads``, ``mlp_hidden`` and ``local_kernel`` size the SVTR neck,
     ``guide_kernel`` the guide's depthwise conv; ``pad_to`` is the narrowest batch the input
-    spec asks for."""
+    spec asks for; ``paddle_geometry``: crops are read as PaddleOCR reads them (the input
+    spec's ``width_rule`` ``paddle`` and ``read_padding``), set for the published weights."""
 
     stem: str = "branch"
     stem_mid: int = 48
@@ -84,6 +85,7 @@ class LCNetV4Config:
     in_channels: int = 3
     height: int = 48
     pad_to: int = 320
+    paddle_geometry: bool = False
 
     def __post_init__(self) -> None:
         # accept lists (a config read back from JSON) but store tuples: hashable, comparable
@@ -253,8 +255,8 @@ class LCNetV4Rec(RecognitionModel):
             resize="linear",  # PaddleOCR's cv2.resize default
             pad="zero",
             pad_to=self.config.pad_to,
-            read_padding=True,  # as PaddleOCR reads: every step of the padded input
-            width_rule="paddle",
+            read_padding=self.config.paddle_geometry,
+            width_rule="paddle" if self.config.paddle_geometry else "round",
         )
 
     def forward(self, images: Tensor) -> Tensor:
