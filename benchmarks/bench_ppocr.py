@@ -10,7 +10,9 @@ Package rows, one thread each (ONNX Runtime intra/inter-op 1), one crop per call
 - ``rapidocr_onnxruntime 1.4.4`` (PP-OCRv4): its engine as in ``ic15_table.py``, and its
   ``TextRecognizer`` alone.
 
-textrec rows come from ``textrec eval`` output folders (``--textrec NAME=DIR``): their
+``--recognizer NAME`` times textrec's Recognizer in this process the same way (one torch
+thread), for speed runs on ``--limit`` crops next to the packages. Other textrec rows come from
+``textrec eval`` output folders (``--textrec NAME=DIR``): their
 ``report.json`` (accuracy, words/s; run with ``OMP_NUM_THREADS=1``) and ``predictions.parquet``,
 compared crop by crop with the package row named by ``--pair NAME=ROW`` (texts that differ).
 
@@ -33,11 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from benchmarks.common import machine
 from textrec_data.preprocess import decode_crop
 from textrec_model.metrics import WordMetrics, compute_metrics
 from textrec_model.ppocr_v6 import package_file
+from textrec_model.recognizer import Recognizer
 
 
 def rapidocr_reader(preprocess: bool):
@@ -116,6 +120,23 @@ def package_row(name: str, crops: list[np.ndarray], labels: list[str]) -> dict:
     }
 
 
+def recognizer_row(name: str, crops: list[np.ndarray], labels: list[str]) -> dict:
+    """Texts, metrics and crops/s of textrec's Recognizer (one torch thread) over all crops,
+    in this process, as :func:`package_row` times a package."""
+    torch.set_num_threads(1)
+    recognizer = Recognizer.from_checkpoint(name)
+    rgb = [crop[:, :, ::-1] for crop in crops]
+    start = time.perf_counter()
+    texts = [p.text for p in recognizer.predict(rgb)]
+    seconds = time.perf_counter() - start
+    return {
+        "name": f"{name} (Recognizer)",
+        "metrics": compute_metrics(texts, labels).__dict__,
+        "crops_per_s_per_thread": round(len(crops) / seconds, 1),
+        "texts": texts,
+    }
+
+
 def textrec_row(name: str, folder: str) -> dict:
     """Metrics, words/s and texts of a ``textrec eval`` output folder."""
     report = json.loads((Path(folder) / "report.json").read_text())
@@ -134,14 +155,19 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--package", action="append", default=[], choices=sorted(PACKAGES))
     parser.add_argument("--textrec", action="append", default=[], help="NAME=EVAL_DIR (repeat)")
+    parser.add_argument("--recognizer", action="append", default=[], help="textrec source, timed")
+    parser.add_argument("--limit", type=int, help="only the first N crops (speed runs)")
     parser.add_argument("--pair", action="append", default=[], help="TEXTREC_NAME=PACKAGE_ROW")
     parser.add_argument("--out", default="benchmarks/results/ppocr.json")
     args = parser.parse_args()
     frame = pd.read_parquet(args.manifest, columns=["label", "split", "crop"])
-    frame = frame[frame["split"] == args.split].reset_index(drop=True)
+    frame = frame[frame["split"] == args.split].reset_index(drop=True)[: args.limit]
     crops = [decode_crop(c, channels=3)[:, :, ::-1].copy() for c in frame["crop"]]  # BGR
     labels = list(frame["label"])
     rows = {name: package_row(name, crops, labels) for name in args.package}
+    for name in args.recognizer:
+        row = recognizer_row(name, crops, labels)
+        rows[row["name"]] = row
     for item in args.textrec:
         name, folder = item.split("=", 1)
         rows[name] = textrec_row(name, folder)
