@@ -11,8 +11,8 @@ Package rows, one thread each (ONNX Runtime intra/inter-op 1), one crop per call
   ``TextRecognizer`` alone.
 
 ``--recognizer NAME`` times textrec's Recognizer in this process the same way (one torch
-thread), for speed runs on ``--limit`` crops next to the packages. Other textrec rows come from
-``textrec eval`` output folders (``--textrec NAME=DIR``): their
+thread; ``--rounds``: median of passes taken in turn), for speed runs on ``--limit`` crops.
+Other textrec rows come from ``textrec eval`` output folders (``--textrec NAME=DIR``): their
 ``report.json`` (accuracy, words/s; run with ``OMP_NUM_THREADS=1``) and ``predictions.parquet``,
 compared crop by crop with the package row named by ``--pair NAME=ROW`` (texts that differ).
 
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.common import machine
+from benchmarks.common import machine, median
 from textrec_data.preprocess import decode_crop
 from textrec_model.metrics import WordMetrics, compute_metrics
 from textrec_model.ppocr_v6 import package_file
@@ -120,21 +120,31 @@ def package_row(name: str, crops: list[np.ndarray], labels: list[str]) -> dict:
     }
 
 
-def recognizer_row(name: str, crops: list[np.ndarray], labels: list[str]) -> dict:
-    """Texts, metrics and crops/s of textrec's Recognizer (one torch thread) over all crops,
-    in this process, as :func:`package_row` times a package."""
+def recognizer_rows(
+    names: list[str], crops: list[np.ndarray], labels: list[str], rounds: int
+) -> list[dict]:
+    """Texts, metrics and crops/s (median of ``rounds`` passes, the recognizers taking turns, so
+    a change in the machine's load falls on all of them) of textrec's Recognizer, one torch
+    thread, in this process."""
     torch.set_num_threads(1)
-    recognizer = Recognizer.from_checkpoint(name)
+    recognizers = [Recognizer.from_checkpoint(name) for name in names]
     rgb = [crop[:, :, ::-1] for crop in crops]
-    start = time.perf_counter()
-    texts = [p.text for p in recognizer.predict(rgb)]
-    seconds = time.perf_counter() - start
-    return {
-        "name": f"{name} (Recognizer)",
-        "metrics": compute_metrics(texts, labels).__dict__,
-        "crops_per_s_per_thread": round(len(crops) / seconds, 1),
-        "texts": texts,
-    }
+    speeds: list[list[float]] = [[] for _ in names]
+    texts: list[list[str]] = [[] for _ in names]
+    for _ in range(rounds):
+        for i, recognizer in enumerate(recognizers):
+            start = time.perf_counter()
+            texts[i] = [p.text for p in recognizer.predict(rgb)]
+            speeds[i].append(len(crops) / (time.perf_counter() - start))
+    return [
+        {
+            "name": f"{name} (Recognizer)",
+            "metrics": compute_metrics(read, labels).__dict__,
+            "crops_per_s_per_thread": round(median(speed), 1),
+            "texts": read,
+        }
+        for name, read, speed in zip(names, texts, speeds, strict=True)
+    ]
 
 
 def textrec_row(name: str, folder: str) -> dict:
@@ -157,6 +167,7 @@ def main() -> None:
     parser.add_argument("--textrec", action="append", default=[], help="NAME=EVAL_DIR (repeat)")
     parser.add_argument("--recognizer", action="append", default=[], help="textrec source, timed")
     parser.add_argument("--limit", type=int, help="only the first N crops (speed runs)")
+    parser.add_argument("--rounds", type=int, default=1, help="passes of each --recognizer")
     parser.add_argument("--pair", action="append", default=[], help="TEXTREC_NAME=PACKAGE_ROW")
     parser.add_argument("--out", default="benchmarks/results/ppocr.json")
     args = parser.parse_args()
@@ -165,8 +176,7 @@ def main() -> None:
     crops = [decode_crop(c, channels=3)[:, :, ::-1].copy() for c in frame["crop"]]  # BGR
     labels = list(frame["label"])
     rows = {name: package_row(name, crops, labels) for name in args.package}
-    for name in args.recognizer:
-        row = recognizer_row(name, crops, labels)
+    for row in recognizer_rows(args.recognizer, crops, labels, args.rounds):
         rows[row["name"]] = row
     for item in args.textrec:
         name, folder = item.split("=", 1)
