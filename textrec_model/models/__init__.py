@@ -21,6 +21,13 @@ from textrec_model.models.base import (
 )
 from textrec_model.models.crnn import CRNN, CRNNConfig
 from textrec_model.models.crnn_vgg import CRNNVGG, EASYOCR_ENGLISH_G2, CRNNVGGConfig
+from textrec_model.models.lcnetv4 import (
+    PPOCR_V6_SMALL_REC,
+    PPOCR_V6_TINY,
+    PPOCR_V6_TINY_REC,
+    LCNetV4Config,
+    LCNetV4Rec,
+)
 from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
@@ -30,6 +37,7 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     CRNN.arch: CRNN,
     CRNNVGG.arch: CRNNVGG,
     SVTRLCNet.arch: SVTRLCNet,
+    LCNetV4Rec.arch: LCNetV4Rec,
 }
 
 PRESETS: dict[str, Preset] = {
@@ -63,11 +71,22 @@ PRESETS: dict[str, Preset] = {
         SVTRLCNetConfig(),
         "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.9M + classifier",
     ),
+    "lcnetv4-small": Preset(
+        "lcnetv4",
+        LCNetV4Config(),
+        "PP-OCRv6 small rec's PP-LCNetV4 + light SVTR neck, RGB height 48, ~3.0M + classifier",
+    ),
+    "lcnetv4-tiny": Preset(
+        "lcnetv4",
+        PPOCR_V6_TINY,
+        "PP-OCRv6 tiny rec's PP-LCNetV4 + conv guide neck, RGB height 48, ~0.54M + classifier",
+    ),
 }
 
 #: Published recognizers by name; each entry lives in its architecture's module.
 PRETRAINED: dict[str, PretrainedEntry] = {
-    entry.name: entry for entry in (EASYOCR_ENGLISH_G2, PPOCR_V4)
+    entry.name: entry
+    for entry in (EASYOCR_ENGLISH_G2, PPOCR_V4, PPOCR_V6_SMALL_REC, PPOCR_V6_TINY_REC)
 }
 
 __all__ = [

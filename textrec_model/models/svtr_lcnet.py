@@ -57,7 +57,9 @@ class SVTRLCNetConfig:
     """Architecture of an :class:`SVTRLCNet` (defaults: PP-OCRv4 rec's). ``blocks`` as in
     :data:`PPOCR_V4_BLOCKS` (their strides must take ``height`` to 3); ``dims``, ``depth``,
     ``heads`` and ``mlp_hidden`` size the SVTR neck; ``pad_to`` is the narrowest batch the
-    input spec asks for (preprocessing pads narrower ones)."""
+    input spec asks for (preprocessing pads narrower ones); ``paddle_geometry``: crops are read
+    as PaddleOCR reads them (the input spec's ``width_rule`` ``paddle`` and ``read_padding``),
+    set for the published weights (``ppocr:v4``)."""
 
     blocks: tuple = PPOCR_V4_BLOCKS
     stem: int = 16
@@ -68,6 +70,7 @@ class SVTRLCNetConfig:
     in_channels: int = 3
     height: int = 48
     pad_to: int = 320
+    paddle_geometry: bool = False
 
     def __post_init__(self) -> None:
         # accept lists (a config read back from JSON) but store tuples: hashable, comparable
@@ -232,6 +235,8 @@ class SVTRLCNet(RecognitionModel):
             resize="linear",  # PaddleOCR's cv2.resize default
             pad="zero",
             pad_to=self.config.pad_to,
+            read_padding=self.config.paddle_geometry,
+            width_rule="paddle" if self.config.paddle_geometry else "round",
         )
 
     def forward(self, images: Tensor) -> Tensor:
