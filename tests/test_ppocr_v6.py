@@ -23,9 +23,10 @@ from textrec_data.charset import Charset
 from textrec_data.preprocess import InputSpec, pad_batch, resized_width, scale_crop
 from textrec_model.models import PRETRAINED
 from textrec_model.models.lcnetv4 import LCNetV4Config, LCNetV4Rec
+from textrec_model.predictor import padded_width
 from textrec_model.pretrained import load_pretrained, package_file, weight_file
 from textrec_model.pretrained.ppocr_v6 import CHARACTER_FILES, lcnetv4_state_dict
-from textrec_model.recognizer import Recognizer, padded_width
+from textrec_model.recognizer import Recognizer
 from textrec_model.transfer import init_model
 
 CROPS = Path(__file__).parent / "fixtures" / "easyocr_crops"

@@ -182,9 +182,12 @@ def crop_turns(crop: np.ndarray, rotate: str) -> list[np.ndarray]:
 
 def padded_width(width: int, spec: InputSpec) -> int:
     """The columns a crop resized to ``width`` is read at: the next multiple of
-    :data:`PAD_STEP`, at least ``spec.pad_to`` (a fixed-width model's crops: their width)."""
+    :data:`PAD_STEP`, at least ``spec.pad_to`` (a fixed-width model's crops: their width;
+    ``width_rule`` ``paddle``: exactly ``max(width, pad_to)``, as PaddleOCR pads one crop)."""
     if spec.fixed_width is not None:
         return width
+    if spec.width_rule == "paddle":
+        return max(width, spec.pad_to)
     return max(-(-width // PAD_STEP) * PAD_STEP, spec.pad_to)
 
 
