@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
+from textrec_data.bounds import MAX_SEED, Bound, check_bounds, check_value
 from textrec_data.charset import CASE_POLICIES, Charset, apply_case
 from textrec_data.engines.local import ordered_results
 from textrec_data.errors import InputError
@@ -46,25 +47,17 @@ from textrec_data.geometry import (
     repair_quad,
 )
 from textrec_data.images import decode_cropped, decode_image, keep_freed_memory
+from textrec_data.inputs import check_utf8
 from textrec_data.manifest import (
     MANIFEST_SCHEMA,
     REJECTS_SCHEMA,
     ROW_GROUP_SIZE,
     TableWriter,
 )
+from textrec_data.outputs import check_apart, claim_output_dir, output_lock
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT, Plan, Source, open_source
 from textrec_data.storage import AnyPath, as_path, is_url
-from textrec_data.validate import (
-    MAX_SEED,
-    Bound,
-    check_apart,
-    check_bounds,
-    check_utf8,
-    check_value,
-    claim_output_dir,
-    output_lock,
-)
 
 SPLIT_MODES = ("auto", "train", "val", "test")
 #: A quad wider or taller than this many times the image's longer side is a coordinate error

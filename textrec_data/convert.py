@@ -23,10 +23,10 @@ from pathlib import Path
 from textrec_data.atomic import atomic_dir
 from textrec_data.errors import InputError
 from textrec_data.manifest import SPLITS, read_manifest_info
+from textrec_data.outputs import check_apart, claim_output_dir, mark_output_dir, output_lock
 from textrec_data.sources.files import quote
 from textrec_data.sources.lmdb_dataset import NUM_SAMPLES_KEY, image_key, label_key, lmdb_module
 from textrec_data.storage import is_url
-from textrec_data.validate import check_apart, claim_output_dir, mark_output_dir, output_lock
 
 TARGETS = ("lmdb", "wordcrops")
 #: Samples per LMDB write transaction (as create_lmdb_dataset.py).

@@ -22,12 +22,13 @@ import pyarrow.parquet as pq
 from rapidfuzz.distance import Levenshtein
 
 from textrec_data.atomic import atomic_file
+from textrec_data.bounds import check_value
 from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
+from textrec_data.outputs import check_apart, claim_output_dir, output_lock
 from textrec_data.preprocess import decode_crop
 from textrec_data.subset import name_stem, read_subset
-from textrec_data.validate import check_apart, check_value, claim_output_dir, output_lock
 from textrec_model.metrics import (
     alnum_fold,
     char_confusions,

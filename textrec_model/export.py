@@ -22,8 +22,8 @@ import torch
 from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_data.outputs import check_apart, output_lock
 from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
-from textrec_data.validate import check_apart, output_lock
 from textrec_model.checkpoint import (
     inference_state,
     load_checkpoint,

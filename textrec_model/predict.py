@@ -16,9 +16,10 @@ from PIL import Image
 from textrec_data.atomic import atomic_file
 from textrec_data.build import WordRules, process
 from textrec_data.errors import InputError
+from textrec_data.inputs import check_utf8
+from textrec_data.outputs import check_apart, output_lock
 from textrec_data.preprocess import decode_crop
 from textrec_data.sources.icdar15 import Icdar15Source
-from textrec_data.validate import check_apart, check_utf8, output_lock
 from textrec_model.recognizer import DecodeConfig, Recognizer
 
 FIELDS = ("file", "line_no", "quad", "text", "confidence")

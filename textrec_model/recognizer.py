@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from textrec_data.bounds import Bound, check_choice, check_value
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.preprocess import (
@@ -25,7 +26,6 @@ from textrec_data.preprocess import (
     scale_crop,
     to_model_channels,
 )
-from textrec_data.validate import Bound, check_choice, check_value
 from textrec_model.checkpoint import load_checkpoint, max_width_of, model_from_state
 from textrec_model.ctc import Lexicon, beam_decode, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx

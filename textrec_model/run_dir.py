@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textrec_data.atomic import atomic_file, remove_stale_temps
+from textrec_data.bounds import option_name
 from textrec_data.errors import InputError
 from textrec_data.manifest import PARTS_METADATA, read_manifest_info
+from textrec_data.outputs import check_apart, claim_output_dir
 from textrec_data.storage import AnyPath, UrlPath, is_url, split_url
-from textrec_data.validate import check_apart, claim_output_dir, option_name
 from textrec_model.checkpoint import restore_training
 from textrec_model.config import TrainConfig
 from textrec_model.curves import truncate_metrics

@@ -25,8 +25,8 @@ from tqdm import tqdm
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_data.outputs import output_lock
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
-from textrec_data.validate import output_lock
 from textrec_model.checkpoint import rng_state, save_checkpoint
 from textrec_model.config import TrainConfig
 from textrec_model.ctc import ctc_loss, greedy_decode

@@ -21,11 +21,11 @@ from tqdm import tqdm
 
 from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
+from textrec_data.outputs import claim_output_dir, mark_output_dir, output_lock
 from textrec_data.synth.config import SynthConfig
 from textrec_data.synth.fontset import scene_fonts
 from textrec_data.synth.scene import render_scene
 from textrec_data.synth.words import PLACEHOLDER
-from textrec_data.validate import claim_output_dir, mark_output_dir, output_lock
 
 _DEFAULT_CONFIG = SynthConfig()  # the embedded dataset
 
