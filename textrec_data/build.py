@@ -54,7 +54,7 @@ from textrec_data.manifest import (
     ROW_GROUP_SIZE,
     TableWriter,
 )
-from textrec_data.outputs import check_apart, claim_output_dir, output_lock
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT, Plan, Source, open_source
 from textrec_data.storage import AnyPath, as_path, is_url
@@ -230,8 +230,9 @@ def _cut(
     return word.quad, make_upright(crop_quad(image, points), label or None)
 
 
-def validate_config(config: ManifestConfig) -> Charset | None:
-    """Check options and the output path; return the given charset, if any."""
+def validate_config(config: ManifestConfig, source: Source | None = None) -> Charset | None:
+    """Check options and the output path (written from ``source``, default: the --format
+    read from --images and --gt); return the given charset, if any."""
     check_bounds(config, MANIFEST_BOUNDS)
     if config.rows_per_part is not None:
         check_value("--rows-per-part", config.rows_per_part, Bound(1))
@@ -241,7 +242,7 @@ def validate_config(config: ManifestConfig) -> Charset | None:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
-    if _occupied(config) and not config.overwrite:
+    if _occupied(config, source) and not config.overwrite:
         raise InputError(
             f"{config.out}: output directory exists and is not empty (pass --overwrite)"
         )
@@ -253,18 +254,24 @@ def validate_config(config: ManifestConfig) -> Charset | None:
         raise InputError(str(exc)) from exc
 
 
-def _occupied(config: ManifestConfig) -> bool:
+def _occupied(config: ManifestConfig, source: Source | None) -> bool:
     """Whether ``--out`` holds something to replace. A local ``--out`` (or ``file://``) gets the
-    local guards (apart from the inputs, not a file, only a manifest stage's files); an
-    object-storage URL has no such paths: it is only checked for being a non-empty prefix."""
+    local guards (:func:`~textrec_data.outputs.claim_output`: apart from every input, only the
+    files of the command that made it, with its marker); an object-storage URL has no such
+    paths: it is only checked for being a non-empty prefix."""
     out = as_path(config.out)
     if is_url(config.out):
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: --out exists and is a file, not a directory")
         return out.is_dir() and any(out.iterdir())
     given = [("--images", config.images), ("--gt", config.gt), ("--charset", config.charset)]
-    check_apart(out, [(o, None if is_url(p) else p and as_path(p)) for o, p in given])
-    return claim_output_dir(out, "manifest", OUTPUT_FILES)
+    given += list(getattr(source, "inputs", ()))
+    return claim_output(out, output_command(source), OUTPUT_FILES, given)
+
+
+def output_command(source: Source | None) -> str:
+    """The command whose marker a manifest folder written from ``source`` carries."""
+    return getattr(source, "command", "manifest")
 
 
 _WORKER: tuple[Source, WordRules] | None = None
@@ -297,7 +304,7 @@ def build_manifest(
 
 
 def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source | None) -> dict:
-    given_charset = validate_config(config)
+    given_charset = validate_config(config, source)
     if source is None:
         source = open_source(config.format, config.images, config.gt)
     plan = source.plan()
@@ -309,6 +316,7 @@ def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source 
     start = time.perf_counter()
     with atomic_dir(out) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
+        mark_output_dir(tmp, output_command(source))
         report["seconds"] = round(time.perf_counter() - start, 3)
         report["rows_per_second"] = round(report["kept"] / max(report["seconds"], 1e-9), 1)
         (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")

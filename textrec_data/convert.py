@@ -23,10 +23,9 @@ from pathlib import Path
 from textrec_data.atomic import atomic_dir
 from textrec_data.errors import InputError
 from textrec_data.manifest import SPLITS, read_manifest_info
-from textrec_data.outputs import check_apart, claim_output_dir, mark_output_dir, output_lock
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.sources.files import quote
 from textrec_data.sources.lmdb_dataset import NUM_SAMPLES_KEY, image_key, label_key, lmdb_module
-from textrec_data.storage import is_url
 
 TARGETS = ("lmdb", "wordcrops")
 #: Samples per LMDB write transaction (as create_lmdb_dataset.py).
@@ -134,8 +133,8 @@ def convert(config: ConvertConfig) -> dict:
         lmdb_module()  # fail before any work when the package is missing
     out = Path(os.path.abspath(config.out))
     with output_lock(out):
-        check_apart(out, [("MANIFEST", None if is_url(config.manifest) else config.manifest)])
-        if claim_output_dir(out, "convert", OutputNames(), marked=True) and not config.overwrite:
+        claimed = claim_output(out, "convert", OutputNames(), [("MANIFEST", config.manifest)])
+        if claimed and not config.overwrite:
             raise InputError(f"{out}: --out holds a conversion already (pass --overwrite)")
         start = time.perf_counter()
         samples = manifest_samples(config.manifest, config.split)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from textrec_data.errors import InputError
+from textrec_data.storage import is_url
 
 #: The marker a command writes into an output folder whose file names alone do not say that
 #: textrec made it (``textrec synth``'s images/ and gt/ look like any ICDAR dataset).
@@ -24,9 +25,9 @@ _OWN_HIDDEN = re.compile(r"^\.(?P<name>.+)\.(tmp|old)-\d+$")
 
 def _relation(out: Path, given: Path) -> str | None:
     """How ``out`` stands to the input ``given``: 'is', 'contains', 'lies inside' or None."""
-    if out.exists() and given.exists() and os.path.samefile(out, given):
+    if out.exists() and os.path.samefile(out, given):
         return "is"
-    out, given = out.resolve(), given.resolve()
+    out, given = Path(os.path.realpath(out)), Path(os.path.realpath(given))
     if out == given:
         return "is"
     if given.is_relative_to(out):
@@ -36,13 +37,12 @@ def _relation(out: Path, given: Path) -> str | None:
     return None
 
 
-def check_apart(
-    out: str | Path, inputs: Iterable[tuple[str, str | Path | None]], what: str = "--out"
-) -> None:
+def check_apart(out: str | Path, inputs: Iterable[tuple[str, object]], what: str = "--out") -> None:
     """Refuse an output ``out`` (option ``what``) that is, contains or lies inside one of the
-    ``inputs`` (option, path): textrec never writes over what it reads."""
+    ``inputs`` (option, path): textrec never writes over what it reads. Inputs that are None,
+    URLs or names of no file (a pretrained model's name) have nothing local to lose."""
     for option, given in inputs:
-        if given is None:
+        if given is None or is_url(str(given)) or not os.path.lexists(given):
             continue
         relation = _relation(Path(out), Path(given))
         if relation:
@@ -50,6 +50,19 @@ def check_apart(
                 f"{out}: {what} {relation} the input {option} {given}; textrec never writes "
                 "over what it reads: choose another output path"
             )
+
+
+def claim_output(
+    out: str | Path, command: str, names: Collection[str], inputs: Iterable[tuple[str, object]]
+) -> bool:
+    """The guard every command runs (under :func:`output_lock`) before it writes folder
+    ``out``: apart from every one of its ``inputs`` (:func:`check_apart`), holding nothing but
+    the ``names`` ``command`` writes, and, when it holds any, carrying ``command``'s
+    :data:`MARKER`. Returns True when ``out`` holds an earlier output of ``command`` (the
+    caller decides: replace, resume or refuse); the writer then calls :func:`mark_output_dir`
+    on what it writes."""
+    check_apart(out, inputs)
+    return claim_output_dir(out, command, names, marked=True)
 
 
 def _entries(out: Path, names: Collection[str]) -> list[str]:

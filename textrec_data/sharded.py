@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from textrec_data.accounting import Tally, build_report, final_charset, manifest_metadata
 from textrec_data.atomic import atomic_dir
-from textrec_data.build import ManifestConfig, WordRules, packed, process
+from textrec_data.build import ManifestConfig, WordRules, output_command, packed, process
 from textrec_data.engines import run_tasks
 from textrec_data.manifest import (
     MANIFEST_SCHEMA,
@@ -36,6 +36,7 @@ from textrec_data.manifest import (
     TableWriter,
     part_name,
 )
+from textrec_data.outputs import mark_output_dir
 from textrec_data.records import Reject
 from textrec_data.sources import Plan, Source
 from textrec_data.storage import AnyPath, UrlPath, as_path, remove_tree
@@ -119,8 +120,9 @@ def run_part(task: PartTask) -> PartResult:
 
 
 @contextmanager
-def output_dir(out: str) -> Iterator[AnyPath]:
-    """Where the parts go. Local: a temp directory renamed to ``out`` at the end. Object storage:
+def output_dir(out: str, command: str = "manifest") -> Iterator[AnyPath]:
+    """Where the parts go. Local: a temp directory, marked as ``command``'s output, renamed to
+    ``out`` at the end. Object storage:
     ``out`` itself, emptied first (its old metadata file before anything else) and removed
     again on failure; the metadata file written last marks it complete."""
     target = as_path(out)
@@ -128,6 +130,7 @@ def output_dir(out: str) -> Iterator[AnyPath]:
         with atomic_dir(Path(os.path.abspath(target))) as tmp:
             (tmp / "manifest").mkdir()
             (tmp / "rejects").mkdir()
+            mark_output_dir(tmp, command)
             yield tmp
         return
     (target / "manifest" / PARTS_METADATA).unlink(missing_ok=True)
@@ -156,7 +159,7 @@ def build_parts(
 ) -> dict:
     """Run the manifest stage as parallel tasks on ``config.engine``; return the report."""
     start = time.perf_counter()
-    with output_dir(config.out) as out:
+    with output_dir(config.out, output_command(source)) as out:
         tasks = plan_tasks(config, source, plan, rules, out)
         tally, groups = Tally(), [[] for _ in tasks]
         bar = tqdm(total=len(plan.units), desc="manifest", unit="img", disable=not progress)

@@ -26,7 +26,7 @@ from textrec_data.bounds import check_value
 from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
-from textrec_data.outputs import check_apart, claim_output_dir, output_lock
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.preprocess import decode_crop
 from textrec_data.subset import name_stem, read_subset
 from textrec_model.metrics import (
@@ -141,8 +141,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
     process at a time writes it."""
     out = Path(config.out)
     with output_lock(out):
-        check_apart(out, config.inputs())
-        claim_output_dir(out, "eval", EVAL_FILES)
+        claim_output(out, "eval", EVAL_FILES, config.inputs())
         return _evaluate(config, out, progress)
 
 
@@ -167,6 +166,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     rows, manifest_case = _read_split(config.manifest, config.split, listed)
     subset = _subset_report(config, listed, rows["stem"]) if listed is not None else None
     out.mkdir(parents=True, exist_ok=True)
+    mark_output_dir(out, "eval")
 
     started = time.perf_counter()
     crops = [decode_crop(png, recognizer.spec.channels) for png in rows["crop"]]  # as trained
