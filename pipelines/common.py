@@ -8,25 +8,61 @@ import sys
 import click
 
 from textrec_data.errors import InputError
+from textrec_data.storage import is_url, parse_location
+
+#: The path options that may be object-storage URLs (README, "Object storage"); any other path
+#: option takes local paths and file:// URLs only.
+URL_OPTIONS = {"images", "gt", "manifest", "manifests"}
 
 
 def user_errors(func):
     """Turn :class:`InputError` and ``OSError`` into a one-line ``error: ...`` message naming
-    the file, and exit code 2 (no traceback)."""
+    the file, and exit code 2 (no traceback). Every path option is parsed first
+    (:func:`~textrec_data.storage.parse_location`): file:// URLs become plain paths, other
+    schemes are refused."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            return func(*args, **_parsed_paths(kwargs))
         except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            _fail(str(exc))
         except OSError as exc:  # unwritable OUT, disk full, a file where a directory should be
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
-            sys.exit(2)
+            _fail(f"{where}{exc.strerror or exc}")
 
     return wrapper
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(2)
+
+
+def _parsed_paths(kwargs: dict) -> dict:
+    """``kwargs`` with the values of click.Path parameters parsed as locations."""
+    ctx = click.get_current_context(silent=True)
+    params = ctx.command.params if ctx is not None else []
+    for param in params:
+        if isinstance(param.type, click.Path) and kwargs.get(param.name) is not None:
+            value = kwargs[param.name]
+            parsed = [_location(param, v) for v in (value if param.multiple else [value])]
+            kwargs[param.name] = tuple(parsed) if param.multiple else parsed[0]
+    return kwargs
+
+
+def _location(param: click.Parameter, value: str) -> str:
+    parsed = parse_location(value)
+    allowed = param.name in URL_OPTIONS or (param.name == "out" and _command() == "manifest")
+    if is_url(parsed) and not allowed:
+        option = (param.opts or [param.name])[0]
+        raise InputError(f"{value}: {option} takes a local path (object storage: README)")
+    return parsed
+
+
+def _command() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.command.name if ctx is not None else None
 
 
 def usage_line(exc: click.ClickException) -> str:
