@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
@@ -242,6 +243,23 @@ def _check_columns(path: AnyPath, schema: pa.Schema, version: int) -> None:
             raise InputError(f"{path}: column {name!r} is {found}, a manifest's is {expected}")
 
 
+def _check_nulls(path: AnyPath, parquet: pq.ParquetFile) -> None:
+    """Refuse a file whose footer statistics count nulls in a column of :data:`NEVER_NULL` (a
+    file without statistics is checked as each row group is read)."""
+    names = parquet.schema_arrow.names
+    for g in range(parquet.num_row_groups):
+        group = parquet.metadata.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            name = column.path_in_schema
+            stats = column.statistics
+            if name in NEVER_NULL and name in names and stats is not None and stats.null_count:
+                raise InputError(
+                    f"{path}: row group {g}: {stats.null_count} null values in column {name!r} "
+                    "(every row of a manifest has one)"
+                )
+
+
 def _same_kind(expected: pa.DataType, found: pa.DataType) -> bool:
     """Whether a column of type ``found`` reads as ``expected`` (dictionary-encoded or not,
     large or not)."""
@@ -287,6 +305,7 @@ def _read_file_info(path: AnyPath) -> ManifestInfo:
         raise InputError(f"{path}: Parquet file without textrec metadata: not a textrec manifest")
     metadata, charset = _checked_metadata(path, raw)
     _check_columns(path, parquet.schema_arrow, metadata["format_version"])
+    _check_nulls(path, parquet)
     groups = tuple(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))
     refs = tuple((path, i) for i in range(len(groups)))
     return ManifestInfo(path, metadata, charset, parquet.metadata.num_rows, groups, refs)
@@ -300,11 +319,23 @@ def _read_dir_info(directory: AnyPath) -> ManifestInfo:
     for part in parts:
         if part.get("file") not in present:
             raise InputError(f"{directory / str(part.get('file'))}: listed part is missing")
-    first = directory / parts[0]["file"]
-    try:
-        _check_columns(first, open_parquet(first).schema_arrow, metadata["format_version"])
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{first}: not a readable Parquet file ({exc})") from exc
+    # Local parts: each footer is checked now (cheap); on object storage the first, and each
+    # row group when it is read (a request per part would cost more than the check is worth).
+    local = isinstance(directory, Path)
+    for part in parts if local else parts[:1]:
+        file = directory / part["file"]
+        try:
+            footer = open_parquet(file)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{file}: not a readable Parquet file ({exc})") from exc
+        _check_columns(file, footer.schema_arrow, metadata["format_version"])
+        _check_nulls(file, footer)
+        found = [footer.metadata.row_group(i).num_rows for i in range(footer.num_row_groups)]
+        if found != part["row_groups"]:
+            raise InputError(
+                f"{file}: row groups of {found} rows, {PARTS_METADATA} lists "
+                f"{part['row_groups']}: corrupt textrec metadata"
+            )
     rows = tuple(int(n) for part in parts for n in part["row_groups"])
     refs = tuple(
         (directory / part["file"], i) for part in parts for i in range(len(part["row_groups"]))
