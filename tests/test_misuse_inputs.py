@@ -173,3 +173,40 @@ def test_urls_are_parsed_strictly(world, tmp_path, monkeypatch, args, words):
 
 def test_a_file_url_without_host_reads_like_its_path(world, tmp_path):
     succeeded(cli("stats", f"file://{world.manifest}", "--sheet", tmp_path / "s.png"))
+
+
+def _lmdb(path: Path, num_samples: bytes) -> Path:
+    import lmdb
+
+    env = lmdb.open(str(path), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        for i in (1, 2):
+            txn.put(f"label-{i:09d}".encode(), b"ab")
+            txn.put(f"image-{i:09d}".encode(), b"not an image")
+        txn.put(b"num-samples", num_samples)
+    env.close()
+    return path
+
+
+def test_an_lmdb_claiming_more_samples_than_it_holds_is_refused(tmp_path):
+    db = _lmdb(tmp_path / "db", str(10**12).encode())
+    args = ["manifest", "--format", "lmdb", "--gt", db, "--out", tmp_path / "o", "--quiet"]
+    refused(cli(*args), str(db), "num-samples is 1000000000000", "5 keys")
+    assert not (tmp_path / "o").exists()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(header=st.one_of(st.binary(max_size=24), st.integers(-5, 10**15).map(lambda n: b"%d" % n)))
+def test_fuzzed_lmdb_headers_read_or_are_refused(tmp_path_factory, header):
+    """Any num-samples: every sample read (kept + rejected = the count, which the LMDB's keys
+    bound), or InputError; never another exception, never a hang."""
+    from textrec_data.sources.lmdb_dataset import LmdbSource
+
+    db = _lmdb(tmp_path_factory.mktemp("lmdb") / "db", header)
+    try:
+        source = LmdbSource(None, str(db))
+        plan = source.plan()
+    except InputError:
+        return
+    records = [r for unit in plan.units for r in source.read(unit)]
+    assert len(records) == int(header) <= 5
