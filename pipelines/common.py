@@ -8,6 +8,7 @@ import sys
 import click
 
 from textrec_data.errors import InputError
+from textrec_data.inputs import check_not_special
 from textrec_data.storage import is_url, parse_location
 
 #: The path options that may be object-storage URLs (README, "Object storage"); any other path
@@ -19,7 +20,8 @@ def user_errors(func):
     """Turn :class:`InputError` and ``OSError`` into a one-line ``error: ...`` message naming
     the file, and exit code 2 (no traceback). Every path option is parsed first
     (:func:`~textrec_data.storage.parse_location`): file:// URLs become plain paths, other
-    schemes are refused."""
+    schemes are refused; named pipes, devices and symlink loops are refused
+    (:func:`~textrec_data.inputs.check_not_special`)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -40,14 +42,18 @@ def _fail(message: str) -> None:
 
 
 def _parsed_paths(kwargs: dict) -> dict:
-    """``kwargs`` with the values of click.Path parameters parsed as locations."""
+    """``kwargs`` with the values of path parameters (click.Path, and --init: a checkpoint or
+    a pretrained name) parsed as locations."""
     ctx = click.get_current_context(silent=True)
     params = ctx.command.params if ctx is not None else []
     for param in params:
-        if isinstance(param.type, click.Path) and kwargs.get(param.name) is not None:
-            value = kwargs[param.name]
-            parsed = [_location(param, v) for v in (value if param.multiple else [value])]
-            kwargs[param.name] = tuple(parsed) if param.multiple else parsed[0]
+        value = kwargs.get(param.name)
+        if value is None or not (isinstance(param.type, click.Path) or param.name == "init"):
+            continue
+        if isinstance(value, tuple):
+            kwargs[param.name] = tuple(_location(param, v) for v in value)
+        else:
+            kwargs[param.name] = _location(param, value)
     return kwargs
 
 
@@ -57,6 +63,8 @@ def _location(param: click.Parameter, value: str) -> str:
     if is_url(parsed) and not allowed:
         option = (param.opts or [param.name])[0]
         raise InputError(f"{value}: {option} takes a local path (object storage: README)")
+    if not is_url(parsed):
+        check_not_special(parsed)
     return parsed
 
 

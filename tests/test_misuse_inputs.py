@@ -5,6 +5,7 @@ record, not a file. docs/RELIABILITY.md tabulates the cases."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -210,3 +211,31 @@ def test_fuzzed_lmdb_headers_read_or_are_refused(tmp_path_factory, header):
         return
     records = [r for unit in plan.units for r in source.read(unit)]
     assert len(records) == int(header) <= 5
+
+
+def _special(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "words"),
+    [("predict {special}", "fifo", "a named pipe"),
+     ("predict --checkpoint {checkpoint} {crop} --out {special}", "fifo", "a named pipe"),
+     ("predict --checkpoint {checkpoint} --lexicon {special} {crop}", "fifo", "a named pipe"),
+     ("train --manifest {manifest} --init {special} --out {out}/r", "fifo", "a named pipe"),
+     ("stats {special}", "loop", "a symlink loop"),
+     ("manifest --images {images} --gt {gt} --charset {special} --out {out}/m", "loop",
+      "a symlink loop")],
+    ids=["predict a fifo", "predict --out a fifo", "lexicon a fifo", "init a fifo",
+         "stats a symlink loop", "charset a symlink loop"],
+)  # fmt: skip
+def test_special_files_are_refused_not_waited_on(world, tmp_path, args, kind, words):
+    special = _special(tmp_path, kind)
+    filled = world.fill(args.replace("{special}", str(special)), tmp_path)
+    refused(cli(*filled.split()), str(special), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [kind]

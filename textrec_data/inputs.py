@@ -6,9 +6,34 @@ prints ``error: <path>: <what is wrong>`` and exits 2.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Iterable
 
 from textrec_data.errors import InputError
+
+_SPECIAL = {
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_not_special(path: str) -> None:
+    """Refuse a path that is a named pipe, a device or a socket (reading one can wait forever,
+    or never end), or a symlink loop; a missing path, a file or a folder passes (the reader
+    says what is wrong with it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path}: a symlink loop (it never reaches a file)") from None
+        return
+    kind = _SPECIAL.get(stat.S_IFMT(mode))
+    if kind is not None:
+        raise InputError(f"{path}: {kind}, not a file: textrec reads regular files and folders")
 
 
 def check_utf8(names: Iterable[str]) -> None:
