@@ -17,6 +17,9 @@ MANIFEST ?= $(OUT)/manifest/manifest.parquet
 # on 2 CPU cores (see README). ARGS come last, so they override it.
 TRAIN_ARGS ?= --max-steps 2400 --lr 2e-3 --eval-every 300
 ARGS ?=
+# OVERWRITE=1 replaces an earlier run in OUT/train (`make train OVERWRITE=1`); without it a
+# second `make train` is refused rather than replacing the first run's checkpoints.
+OVERWRITE ?=
 EVAL_SPLIT ?= val
 # Optional extras of `textrec synth --words` (never needed by manifest/train): open fonts from
 # Debian packages, and an English corpus from wordfreq (installed under out/, not in the venv).
@@ -43,8 +46,9 @@ manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OU
 		$(VENV)/bin/textrec synth --out $(SYNTH) --images $(SYNTH_IMAGES); fi
 	$(VENV)/bin/textrec manifest --images $(IMAGES) --gt $(GT) --out $(OUT)/manifest --overwrite
 
-train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override)
-	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(TRAIN_ARGS) $(ARGS)
+train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override; OVERWRITE=1 replaces a run)
+	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(TRAIN_ARGS) \
+		$(if $(OVERWRITE),--overwrite) $(ARGS)
 
 eval:  ## score OUT/train/best.pt on the manifest's val split (EVAL_SPLIT= ARGS= override)
 	$(VENV)/bin/textrec eval --checkpoint $(OUT)/train/best.pt --manifest $(MANIFEST) \

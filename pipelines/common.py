@@ -21,10 +21,13 @@ def user_errors(func):
     the file, and exit code 2 (no traceback). Every path option is parsed first
     (:func:`~textrec_data.storage.parse_location`): file:// URLs become plain paths, other
     schemes are refused; named pipes, devices and symlink loops are refused
-    (:func:`~textrec_data.inputs.check_not_special`)."""
+    (:func:`~textrec_data.inputs.check_not_special`). Progress bars are drawn only on a
+    terminal: written to a file or pipe they are one line per update."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if "quiet" in kwargs and not sys.stderr.isatty():  # no bars flooding a log file
+            kwargs["quiet"] = True
         try:
             return func(*args, **_parsed_paths(kwargs))
         except InputError as exc:

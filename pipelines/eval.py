@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
+from textrec_data.manifest import default_split
 from textrec_model.evaluate import EvalConfig, evaluate
 from textrec_model.recognizer import DECODERS, ROTATIONS
 
@@ -35,7 +36,7 @@ def format_report(report: dict) -> str:
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")
-@click.option("--split", default="test", show_default=True, help="Split of the manifest to score.")
+@click.option("--split", default=None, help="Split of the manifest to score [test, else val].")
 @click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))
 @click.option(
     "--batch-size", default=256, show_default=True,
@@ -66,6 +67,9 @@ def command(quiet: bool, **options) -> None:
     Protocols: exact match, case-insensitive, and alphanumeric (case-insensitive, only ASCII letters
     and digits compared: the protocol of most recognition papers).
     """
+    if options["split"] is None:
+        options["split"] = default_split(options["manifest"])
+        click.echo(f"scoring split {options['split']!r}", err=True)
     config = EvalConfig(**options)
     report = evaluate(config, progress=not quiet)
     click.echo(format_report(report))

@@ -239,3 +239,18 @@ def test_special_files_are_refused_not_waited_on(world, tmp_path, args, kind, wo
     filled = world.fill(args.replace("{special}", str(special)), tmp_path)
     refused(cli(*filled.split()), str(special), words)
     assert sorted(p.name for p in tmp_path.iterdir()) == [kind]
+
+
+def test_eval_without_split_scores_val_when_the_manifest_has_no_test_rows(world, tmp_path):
+    result = cli("eval", "--checkpoint", world.checkpoint, "--manifest", world.manifest,
+                 "--out", tmp_path / "e", "--quiet")  # fmt: skip
+    succeeded(result)
+    report = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert report["config"]["split"] == "val"
+
+
+def test_the_recognizer_imports_from_the_package():
+    from textrec_model import Recognizer
+    from textrec_model.recognizer import Recognizer as Defined
+
+    assert Recognizer is Defined

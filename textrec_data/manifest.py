@@ -184,6 +184,12 @@ def read_manifest_info(path: str | Path) -> ManifestInfo:
     return _read_file_info(path)
 
 
+def default_split(path: str | Path) -> str:
+    """The split ``textrec eval`` scores when none is named: test, or val when the manifest
+    has no test rows (the default manifest of synthetic scenes has none)."""
+    return "test" if read_manifest_info(path).split_count("test") else "val"
+
+
 def _locate(directory: AnyPath) -> AnyPath:
     """The manifest in ``directory``: itself (parts + metadata), its manifest/ directory, or its
     manifest.parquet."""
