@@ -31,12 +31,21 @@ def user_errors(func):
         try:
             return func(*args, **_parsed_paths(kwargs))
         except InputError as exc:
-            _fail(str(exc))
+            _fail(_own_message(str(exc)))
         except OSError as exc:  # unwritable OUT, disk full, a file where a directory should be
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or exc}")
 
     return wrapper
+
+
+def _own_message(message: str) -> str:
+    """An InputError's message; raised in a DataLoader worker, torch re-raises it with the
+    worker's traceback in front: the original message is its last line."""
+    if not message.startswith("Caught InputError"):
+        return message
+    last = message.strip().splitlines()[-1]
+    return last.split("InputError: ", 1)[-1]
 
 
 def _fail(message: str) -> None:

@@ -17,8 +17,9 @@ local or object-storage URLs (:mod:`textrec_data.storage`).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -134,6 +135,9 @@ class ManifestInfo:
     num_rows: int
     row_group_rows: tuple[int, ...]
     groups: tuple[tuple[AnyPath, int], ...]
+    #: (inode, mtime, size) of each local file when it was opened: a manifest rebuilt while a
+    #: run reads it (``--overwrite`` renames a new file into place) is detected, never mixed in.
+    stamps: dict = field(default_factory=dict, compare=False)
 
     def split_count(self, split: str) -> int:
         return int(self.metadata.get("counts", {}).get("splits", {}).get(split, 0))
@@ -142,6 +146,11 @@ class ManifestInfo:
         """Row group ``k`` of the manifest (only that group's column chunks are read), checked
         against what the metadata says of it: its size, and no nulls where a manifest has none."""
         file, index = self.groups[k]
+        if file in self.stamps and _stamp(file) != self.stamps[file]:
+            raise InputError(
+                f"{file}: the manifest changed after this run opened it (rebuilt with "
+                "--overwrite?); it is not mixed in: run again on the rebuilt manifest"
+            )
         try:
             parquet = open_parquet(file)
             if index >= parquet.num_row_groups:
@@ -182,6 +191,19 @@ def read_manifest_info(path: str | Path) -> ManifestInfo:
     if not path.is_file():
         raise InputError(f"{path}: manifest not found (run `textrec manifest` first)")
     return _read_file_info(path)
+
+
+def _stamp(path: AnyPath) -> tuple[int, int, int] | None:
+    """What tells a local file from its replacement: inode, modification time, size."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
+
+
+def _stamps(files) -> dict:
+    return {f: _stamp(f) for f in dict.fromkeys(files) if isinstance(f, Path)}
 
 
 def default_split(path: str | Path) -> str:
@@ -314,7 +336,8 @@ def _read_file_info(path: AnyPath) -> ManifestInfo:
     _check_nulls(path, parquet)
     groups = tuple(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))
     refs = tuple((path, i) for i in range(len(groups)))
-    return ManifestInfo(path, metadata, charset, parquet.metadata.num_rows, groups, refs)
+    rows = parquet.metadata.num_rows
+    return ManifestInfo(path, metadata, charset, rows, groups, refs, _stamps([path]))
 
 
 def _read_dir_info(directory: AnyPath) -> ManifestInfo:
@@ -346,4 +369,5 @@ def _read_dir_info(directory: AnyPath) -> ManifestInfo:
     refs = tuple(
         (directory / part["file"], i) for part in parts for i in range(len(part["row_groups"]))
     )
-    return ManifestInfo(directory, metadata, charset, sum(rows), rows, refs)
+    stamps = _stamps(file for file, _ in refs)
+    return ManifestInfo(directory, metadata, charset, sum(rows), rows, refs, stamps)

@@ -41,7 +41,12 @@ from textrec_model.distributed import (
 from textrec_model.metrics import compute_metrics
 from textrec_model.models import DEFAULT_MODEL, RecognitionModel, build_model
 from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
-from textrec_model.runtime import amp_dtype, ignore_stop_signals, resolve_device, stop_on_signal
+from textrec_model.runtime import (
+    amp_dtype,
+    leave_stop_signals_to_the_main_process,
+    resolve_device,
+    stop_on_signal,
+)
 from textrec_model.transfer import InitReport, init_model, parse_freeze, set_frozen
 
 
@@ -354,7 +359,7 @@ def _loop(run: Run, progress: bool, flag: dict) -> dict:
         pin_memory=run.device.type == "cuda",
         prefetch_factor=4 if config.workers else None,
         generator=torch.Generator().manual_seed(config.seed),
-        worker_init_fn=ignore_stop_signals,
+        worker_init_fn=leave_stop_signals_to_the_main_process,
     )
     run.ddp_model.train()
     show = progress and dist_info.is_main
