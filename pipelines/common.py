@@ -8,21 +8,14 @@ import sys
 import click
 
 from textrec_data.errors import InputError
-from textrec_data.inputs import check_not_special
-from textrec_data.storage import is_url, parse_location
-
-#: The path options that may be object-storage URLs (README, "Object storage"); any other path
-#: option takes local paths and file:// URLs only.
-URL_OPTIONS = {"images", "gt", "manifest", "manifests"}
+from textrec_data.inputs import path_option
 
 
 def user_errors(func):
     """Turn :class:`InputError` and ``OSError`` into a one-line ``error: ...`` message naming
-    the file, and exit code 2 (no traceback). Every path option is parsed first
-    (:func:`~textrec_data.storage.parse_location`): file:// URLs become plain paths, other
-    schemes are refused; named pipes, devices and symlink loops are refused
-    (:func:`~textrec_data.inputs.check_not_special`). Progress bars are drawn only on a
-    terminal: written to a file or pipe they are one line per update."""
+    the file, and exit code 2 (no traceback). Every path option is checked and parsed first
+    (:func:`~textrec_data.inputs.path_option`). Progress bars are drawn only on a terminal:
+    written to a file or pipe they are one line per update."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -55,34 +48,20 @@ def _fail(message: str) -> None:
 
 def _parsed_paths(kwargs: dict) -> dict:
     """``kwargs`` with the values of path parameters (click.Path, and --init: a checkpoint or
-    a pretrained name) parsed as locations."""
+    a pretrained name) checked and parsed by :func:`~textrec_data.inputs.path_option`."""
     ctx = click.get_current_context(silent=True)
-    params = ctx.command.params if ctx is not None else []
-    for param in params:
+    for param in ctx.command.params if ctx is not None else []:
         value = kwargs.get(param.name)
         if value is None or not (isinstance(param.type, click.Path) or param.name == "init"):
             continue
-        if isinstance(value, tuple):
-            kwargs[param.name] = tuple(_location(param, v) for v in value)
-        else:
-            kwargs[param.name] = _location(param, value)
+        option, command = (param.opts or [param.name])[0], ctx.command.name
+        parsed = [path_option(option, v, command) for v in _values(value)]
+        kwargs[param.name] = tuple(parsed) if isinstance(value, tuple) else parsed[0]
     return kwargs
 
 
-def _location(param: click.Parameter, value: str) -> str:
-    parsed = parse_location(value)
-    allowed = param.name in URL_OPTIONS or (param.name == "out" and _command() == "manifest")
-    if is_url(parsed) and not allowed:
-        option = (param.opts or [param.name])[0]
-        raise InputError(f"{value}: {option} takes a local path (object storage: README)")
-    if not is_url(parsed):
-        check_not_special(parsed)
-    return parsed
-
-
-def _command() -> str | None:
-    ctx = click.get_current_context(silent=True)
-    return ctx.command.name if ctx is not None else None
+def _values(value: str | tuple) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def usage_line(exc: click.ClickException) -> str:

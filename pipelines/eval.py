@@ -67,11 +67,13 @@ def command(quiet: bool, **options) -> None:
     Protocols: exact match, case-insensitive, and alphanumeric (case-insensitive, only ASCII letters
     and digits compared: the protocol of most recognition papers).
     """
-    if options["split"] is None:
+    chosen = options["split"] is None
+    if chosen:
         options["split"] = default_split(options["manifest"])
-        click.echo(f"scoring split {options['split']!r}", err=True)
     config = EvalConfig(**options)
     report = evaluate(config, progress=not quiet)
+    if chosen:
+        click.echo(f"split {config.split!r} (no --split given: test, else val)")
     click.echo(format_report(report))
     if report["subset"]:
         sub = report["subset"]

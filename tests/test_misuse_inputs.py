@@ -254,3 +254,36 @@ def test_the_recognizer_imports_from_the_package():
     from textrec_model.recognizer import Recognizer as Defined
 
     assert Recognizer is Defined
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [("train --manifest {manifest} --init {onnx} --out {out}/r", "an ONNX model? eval and predict"),
+     ("export --checkpoint {onnx} --out {out}/x.onnx", "not a torch file"),
+     ("synth --words 2 --out {out}/s --case-weights 0,0,0,0", "whose sum is more than 0")],
+    ids=["onnx as init", "onnx as checkpoint", "case weights summing to 0"],
+)  # fmt: skip
+def test_messages_say_what_the_file_or_value_is(world, tmp_path, args, words):
+    refused(cli(*world.fill(args, tmp_path).split()), words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_black_text_on_a_transparent_png_reads_as_on_white(world, tmp_path):
+    """Transparent pixels are black underneath: composited on white (manifest crops and predict
+    files alike), the crop reads as the same crop drawn on white."""
+    import numpy as np
+    from PIL import Image
+
+    from textrec_data.preprocess import decode_crop
+
+    grey = np.asarray(Image.open(world.crop).convert("L"))
+    alpha = (255 - grey).astype(np.uint8)  # the dark text opaque, the light ground transparent
+    rgba = np.dstack([np.zeros_like(grey)] * 3 + [alpha])
+    on_white = (255 - alpha).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(on_white, "L").convert("RGB").save(tmp_path / "white.png")
+    decoded = decode_crop((tmp_path / "rgba.png").read_bytes())
+    assert np.abs(decoded.astype(int) - on_white).max() <= 1
+    outputs = [succeeded(cli("predict", "--checkpoint", world.checkpoint, tmp_path / name))
+               for name in ("rgba.png", "white.png")]  # fmt: skip
+    assert [o.split("\t")[1:] for o in outputs][0] == [o.split("\t")[1:] for o in outputs][1]

@@ -12,6 +12,12 @@ import stat
 from collections.abc import Iterable
 
 from textrec_data.errors import InputError
+from textrec_data.storage import is_url, parse_location
+
+#: The path options that may be object-storage URLs (README, "Object storage"), and the
+#: commands whose --out may be one; any other path option takes local paths and file:// URLs.
+URL_OPTIONS = ("--images", "--gt", "--manifest", "manifest")
+URL_OUT_COMMANDS = ("manifest",)
 
 _SPECIAL = {
     stat.S_IFIFO: "a named pipe",
@@ -19,6 +25,20 @@ _SPECIAL = {
     stat.S_IFBLK: "a block device",
     stat.S_IFSOCK: "a socket",
 }
+
+
+def path_option(option: str, value: str, command: str | None = None) -> str:
+    """The value of path option ``option`` of ``command`` as textrec reads it: parsed strictly
+    (:func:`~textrec_data.storage.parse_location`: a file:// URL becomes a plain path, other
+    schemes are refused), a remote URL only where one is taken, a local path never a named
+    pipe, device or symlink loop (:func:`check_not_special`)."""
+    parsed = parse_location(value)
+    if not is_url(parsed):
+        check_not_special(parsed)
+        return parsed
+    if option not in URL_OPTIONS and not (option == "--out" and command in URL_OUT_COMMANDS):
+        raise InputError(f"{value}: {option} takes a local path (object storage: README)")
+    return parsed
 
 
 def check_not_special(path: str) -> None:

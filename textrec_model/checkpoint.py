@@ -62,6 +62,9 @@ def inference_state(state: dict) -> dict:
     return {**kept, "model": weights, "export_format": "weights"}
 
 
+_ONNX_HINT = ": an ONNX model? eval and predict take one with --onnx"
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Load and validate a textrec checkpoint; :class:`InputError` names the file and problem.
 
@@ -69,6 +72,11 @@ def load_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: checkpoint not found")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch's zip, or a legacy pickle
+        hint = _ONNX_HINT if head[:1] == b"\x08" else ""
+        raise InputError(f"{path}: not a checkpoint (not a torch file{hint})")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

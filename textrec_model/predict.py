@@ -25,6 +25,16 @@ from textrec_model.recognizer import DecodeConfig, Recognizer
 FIELDS = ("file", "line_no", "quad", "text", "confidence")
 
 
+def on_white(image: Image.Image) -> Image.Image:
+    """A crop with transparency composited on white (transparent pixels are black underneath:
+    black text on a transparent crop would read as nothing); others as they are."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return image.copy()
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
 def load_crop_files(paths: tuple[str, ...]) -> tuple[list[dict], list[Image.Image]]:
     """Sources (file, no line, no quad) and images of word-crop files. A file that is not an
     image, or one whose header claims more pixels than Pillow's decompression-bomb limit, is
@@ -37,7 +47,7 @@ def load_crop_files(paths: tuple[str, ...]) -> tuple[list[dict], list[Image.Imag
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(path) as image:
                     image.load()
-                    crops.append(image.copy())
+                    crops.append(on_white(image))
         except (OSError, ValueError, Image.DecompressionBombError, Warning) as exc:
             raise InputError(f"{path}: cannot read image ({exc})") from exc
     return [{"file": p, "line_no": None, "quad": None} for p in paths], crops
