@@ -287,3 +287,10 @@ def test_black_text_on_a_transparent_png_reads_as_on_white(world, tmp_path):
     outputs = [succeeded(cli("predict", "--checkpoint", world.checkpoint, tmp_path / name))
                for name in ("rgba.png", "white.png")]  # fmt: skip
     assert [o.split("\t")[1:] for o in outputs][0] == [o.split("\t")[1:] for o in outputs][1]
+
+
+def test_file_names_with_tab_or_newline_stay_one_predict_line(world, tmp_path):
+    crop = tmp_path / "a\tb\nc.png"
+    shutil.copy2(world.crop, crop)
+    lines = succeeded(cli("predict", "--checkpoint", world.checkpoint, crop)).splitlines()
+    assert len(lines) == 1 and lines[0].split("\t")[0] == str(tmp_path / "a\\tb\\nc.png")

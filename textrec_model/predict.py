@@ -94,9 +94,18 @@ def predict_records(
 
 
 def format_record(record: dict) -> str:
-    """``file[:line]<TAB>text<TAB>confidence``: the stdout form of a record."""
+    """``file[:line]<TAB>text<TAB>confidence``: the stdout form of a record, one line whatever
+    the names hold (backslash, tab, CR and LF written as ``\\``, ``\t``, ``\r``, ``\n``)."""
     where = record["file"] if record["line_no"] is None else f"{record['file']}:{record['line_no']}"
-    return f"{where}\t{record['text']}\t{record['confidence']:.4f}"
+    return f"{tsv_field(where)}\t{tsv_field(record['text'])}\t{record['confidence']:.4f}"
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
+
+
+def tsv_field(text: str) -> str:
+    """``text`` as one field of a tab-separated line (the escapes of PostgreSQL's text format)."""
+    return text.translate(_TSV_ESCAPES)
 
 
 def check_records_out(out: str, inputs: list[tuple[str, str | None]]) -> None:
