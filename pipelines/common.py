@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 
@@ -27,9 +28,15 @@ def user_errors(func):
             _fail(_own_message(str(exc)))
         except OSError as exc:  # unwritable OUT, disk full, a file where a directory should be
             where = f"{exc.filename}: " if exc.filename else ""
-            _fail(f"{where}{exc.strerror or exc}")
+            _fail(f"{where}{_CLEARER.get(exc.errno, exc.strerror or exc)}")
 
     return wrapper
+
+
+_CLEARER = {
+    errno.EEXIST: "a file is where a folder is needed (File exists)",
+    errno.ENOTDIR: "a file is where a folder is needed (Not a directory)",
+}
 
 
 def _own_message(message: str) -> str:
@@ -55,13 +62,10 @@ def _parsed_paths(kwargs: dict) -> dict:
         if value is None or not (isinstance(param.type, click.Path) or param.name == "init"):
             continue
         option, command = (param.opts or [param.name])[0], ctx.command.name
-        parsed = [path_option(option, v, command) for v in _values(value)]
+        values = value if isinstance(value, tuple) else (value,)
+        parsed = [path_option(option, v, command) for v in values]
         kwargs[param.name] = tuple(parsed) if isinstance(value, tuple) else parsed[0]
     return kwargs
-
-
-def _values(value: str | tuple) -> tuple:
-    return value if isinstance(value, tuple) else (value,)
 
 
 def usage_line(exc: click.ClickException) -> str:

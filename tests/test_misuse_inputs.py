@@ -294,3 +294,11 @@ def test_file_names_with_tab_or_newline_stay_one_predict_line(world, tmp_path):
     shutil.copy2(world.crop, crop)
     lines = succeeded(cli("predict", "--checkpoint", world.checkpoint, crop)).splitlines()
     assert len(lines) == 1 and lines[0].split("\t")[0] == str(tmp_path / "a\\tb\\nc.png")
+
+
+def test_a_file_where_an_output_folder_is_needed_is_named(world, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    refused(cli("synth", "--images", "1", "--out", blocker / "sub"), str(blocker),
+            "a file is where a folder is needed")  # fmt: skip
+    assert blocker.read_text() == "mine"
