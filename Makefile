@@ -17,6 +17,9 @@ MANIFEST ?= $(OUT)/manifest/manifest.parquet
 # 6-15 minutes on 2 CPU cores (docs/RESULTS.md). ARGS come last: options given override the file.
 TRAIN_ARGS ?= --config configs/default.toml
 ARGS ?=
+# OVERWRITE=1 replaces an earlier run in OUT/train (`make train OVERWRITE=1`); without it a
+# second `make train` is refused rather than replacing the first run's checkpoints.
+OVERWRITE ?=
 EVAL_SPLIT ?= val
 # Optional extras of `textrec synth --words` (never needed by manifest/train): open fonts from
 # Debian packages, and an English corpus from wordfreq (installed under out/, not in the venv).
@@ -47,8 +50,9 @@ manifest:  ## build the manifest (default: the synthetic dataset; IMAGES= GT= OU
 		$(VENV)/bin/textrec synth --out $(SYNTH) --images $(SYNTH_IMAGES); fi
 	$(VENV)/bin/textrec manifest --images $(IMAGES) --gt $(GT) --out $(OUT)/manifest --overwrite
 
-train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override)
-	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(TRAIN_ARGS) $(ARGS)
+train:  ## train a CRNN on the manifest (MANIFEST= OUT= ARGS= override; OVERWRITE=1 replaces a run)
+	$(VENV)/bin/textrec train --manifest $(MANIFEST) --out $(OUT)/train $(TRAIN_ARGS) \
+		$(if $(OVERWRITE),--overwrite) $(ARGS)
 
 eval:  ## score OUT/train/best.pt on the manifest's val split (EVAL_SPLIT= ARGS= override)
 	$(VENV)/bin/textrec eval --checkpoint $(OUT)/train/best.pt --manifest $(MANIFEST) \

@@ -2,31 +2,70 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 
 import click
 
 from textrec_data.errors import InputError
+from textrec_data.inputs import path_option
 
 
 def user_errors(func):
     """Turn :class:`InputError` and ``OSError`` into a one-line ``error: ...`` message naming
-    the file, and exit code 2 (no traceback)."""
+    the file, and exit code 2 (no traceback). Every path option is checked and parsed first
+    (:func:`~textrec_data.inputs.path_option`). Progress bars are drawn only on a terminal:
+    written to a file or pipe they are one line per update."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if "quiet" in kwargs and not sys.stderr.isatty():  # no bars flooding a log file
+            kwargs["quiet"] = True
         try:
-            return func(*args, **kwargs)
+            return func(*args, **_parsed_paths(kwargs))
         except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            _fail(_own_message(str(exc)))
         except OSError as exc:  # unwritable OUT, disk full, a file where a directory should be
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
-            sys.exit(2)
+            _fail(f"{where}{_CLEARER.get(exc.errno, exc.strerror or exc)}")
 
     return wrapper
+
+
+_CLEARER = {
+    errno.EEXIST: "a file is where a folder is needed (File exists)",
+    errno.ENOTDIR: "a file is where a folder is needed (Not a directory)",
+}
+
+
+def _own_message(message: str) -> str:
+    """An InputError's message; raised in a DataLoader worker, torch re-raises it with the
+    worker's traceback in front: the original message is its last line."""
+    if not message.startswith("Caught InputError"):
+        return message
+    last = message.strip().splitlines()[-1]
+    return last.split("InputError: ", 1)[-1]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(2)
+
+
+def _parsed_paths(kwargs: dict) -> dict:
+    """``kwargs`` with the values of path parameters (click.Path, and --init: a checkpoint or
+    a pretrained name) checked and parsed by :func:`~textrec_data.inputs.path_option`."""
+    ctx = click.get_current_context(silent=True)
+    for param in ctx.command.params if ctx is not None else []:
+        value = kwargs.get(param.name)
+        if value is None or not (isinstance(param.type, click.Path) or param.name == "init"):
+            continue
+        option, command = (param.opts or [param.name])[0], ctx.command.name
+        values = value if isinstance(value, tuple) else (value,)
+        parsed = [path_option(option, v, command) for v in values]
+        kwargs[param.name] = tuple(parsed) if isinstance(value, tuple) else parsed[0]
+    return kwargs
 
 
 def usage_line(exc: click.ClickException) -> str:

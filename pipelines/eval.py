@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
+from textrec_data.manifest import default_split
 from textrec_model.evaluate import EvalConfig, evaluate
 from textrec_model.models import PRETRAINED
 from textrec_model.recognizer import DECODERS, ROTATIONS
@@ -36,7 +37,7 @@ def format_report(report: dict) -> str:
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")
-@click.option("--split", default="test", show_default=True, help="Split of the manifest to score.")
+@click.option("--split", default=None, help="Split of the manifest to score [test, else val].")
 @click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))
 @click.option(
     "--batch-size", default=256, show_default=True,
@@ -67,8 +68,13 @@ def command(quiet: bool, **options) -> None:
     Protocols: exact match, case-insensitive, and alphanumeric (case-insensitive, only ASCII letters
     and digits compared: the protocol of most recognition papers).
     """
+    chosen = options["split"] is None
+    if chosen:
+        options["split"] = default_split(options["manifest"])
     config = EvalConfig(**options)
     report = evaluate(config, progress=not quiet)
+    if chosen:
+        click.echo(f"split {config.split!r} (no --split given: test, else val)")
     click.echo(format_report(report))
     if report["subset"]:
         sub = report["subset"]

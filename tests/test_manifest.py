@@ -20,6 +20,7 @@ from textrec_data.charset import Charset
 from textrec_data.engines.local import MAX_TASK_UNITS, TASK_RECORDS, task_size
 from textrec_data.errors import InputError
 from textrec_data.manifest import MANIFEST_SCHEMA, METADATA_KEY, read_manifest_info
+from textrec_data.outputs import MARKER
 
 QA = "10,10,50,10,50,30,10,30"
 CAFE = "cafe\u0301"  # decomposed: NFC makes it "café"
@@ -118,7 +119,8 @@ def _assert_one_line_error(result, *names: object) -> None:
 def test_four_output_files(built):
     for name in OUTPUT_FILES:
         assert (built["out"] / name).is_file()
-    assert sorted(p.name for p in built["out"].iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in built["out"].iterdir()) == sorted([*OUTPUT_FILES, MARKER])
+    assert (built["out"] / MARKER).read_text() == "manifest\n"
     report = json.loads((built["out"] / "report.json").read_text())
     assert report["kept"] == built["report"]["kept"]
 
@@ -362,7 +364,7 @@ def test_cli_builds_then_refuses_then_overwrites(built, tmp_path):
     (out / "notes.txt").unlink()
     result = _run(manifest_command, _cli_args(built, out, "--case", "upper", "--overwrite"))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUT_FILES, MARKER])
     assert set(_frame(out)["label"]) >= {"NEW YORK", "DON'T"}
 
 

@@ -17,7 +17,7 @@ import pytest
 from misuse import cli, refused, snapshot, succeeded
 
 from textrec_data.manifest import read_manifest_info
-from textrec_data.validate import output_lock
+from textrec_data.outputs import output_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -84,7 +84,7 @@ def test_text_config_limits_are_enforced():
     assert all(scene_word(rng, upper, None, WORD_CHARSET).isupper() for _ in range(200))
     with pytest.raises(InputError, match="no word fits"):
         scene_word(rng, TextConfig(min_length=19, max_length=20), None, frozenset("xyz"))
-    with pytest.raises(InputError, match="case weights"):
+    with pytest.raises(InputError, match="--case-weights"):
         TextConfig(case_weights=(1, 0)).validate()
 
 

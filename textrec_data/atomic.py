@@ -2,16 +2,46 @@
 
 Writers work on a hidden temp name beside the target (``.NAME.tmp-PID``) and rename it over the
 target only when they succeeded. A run killed half-way leaves only the temp name behind;
-:func:`remove_stale_temps` deletes those whose process is gone.
+:func:`remove_stale_temps` deletes those whose process is gone. A write that fails for lack of
+room (a full disk or quota, an I/O error; libraries such as torch and LMDB report these in
+their own exception types) is one :class:`InputError` naming the target: earlier files stay.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from textrec_data.errors import InputError
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS}
+_WRITE_MESSAGES = ("No space left", "Input/output error", "Disk quota", "file write failed")
+#: Below this many free bytes a library's failure to write is taken as a full disk.
+_NEARLY_FULL = 1 << 20
+
+
+def _write_failure(path: Path, exc: BaseException) -> InputError | None:
+    """The one-line error for ``exc`` raised while writing ``path`` when it is a failed write
+    (no room, I/O error), else None."""
+    if isinstance(exc, OSError):
+        failed = exc.errno in _WRITE_ERRNOS
+    else:
+        try:
+            full = shutil.disk_usage(path.parent).free < _NEARLY_FULL
+        except OSError:
+            full = False
+        failed = full or any(m in str(exc) for m in _WRITE_MESSAGES)
+    if not failed or isinstance(exc, InputError):
+        return None
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return InputError(
+        f"{path}: cannot write ({' '.join(reason.split())[:120]}); is the disk full? earlier "
+        "files are left as they were"
+    )
 
 
 def temp_name(path: Path) -> Path:
@@ -32,6 +62,11 @@ def atomic_file(path: str | Path, fsync: bool = False) -> Iterator[Path]:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except Exception as exc:
+        error = _write_failure(path, exc)
+        if error is None:
+            raise
+        raise error from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -53,6 +88,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             os.replace(path, old)
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
+    except Exception as exc:
+        error = _write_failure(path, exc)
+        if error is None:
+            raise
+        raise error from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -29,12 +29,12 @@ from textrec_data.atomic import atomic_dir
 from textrec_data.engines.local import ordered_results
 from textrec_data.images import single_threaded_opencv
 from textrec_data.manifest import MANIFEST_SCHEMA, REJECTS_SCHEMA, TableWriter
-from textrec_data.manifest_config import ManifestConfig, validate_config
+from textrec_data.manifest_config import ManifestConfig, output_command, validate_config
+from textrec_data.outputs import mark_output_dir, output_lock
 from textrec_data.rows import UnitResult, WordRules, packed, process
 from textrec_data.sharded import build_parts
 from textrec_data.sources import Plan, Source, open_source
 from textrec_data.storage import AnyPath, as_path, is_url
-from textrec_data.validate import output_lock
 
 _WORKER: tuple[Source, WordRules] | None = None
 
@@ -66,7 +66,7 @@ def build_manifest(
 
 
 def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source | None) -> dict:
-    given_charset = validate_config(config)
+    given_charset = validate_config(config, source)
     if source is None:
         source = open_source(config.format, config.images, config.gt)
     plan = source.plan()
@@ -76,6 +76,7 @@ def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source 
     start = time.perf_counter()
     with atomic_dir(out) as tmp:
         report = _write_outputs(config, source, plan, rules, tmp, progress)
+        mark_output_dir(tmp, output_command(source))
         report["seconds"] = round(time.perf_counter() - start, 3)
         report["rows_per_second"] = round(report["kept"] / max(report["seconds"], 1e-9), 1)
         (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")

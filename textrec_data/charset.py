@@ -39,10 +39,14 @@ class Charset:
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        bad = next((c for c in self.chars if not isinstance(c, str) or len(c) != 1), None)
+        if bad is not None or not isinstance(self.chars, list | tuple):
+            shown = repr(bad)[:40] if bad is not None else type(self.chars).__name__
+            raise ValueError(f"charset entries must be single characters (found {shown})")
         if len(set(self.chars)) != len(self.chars):
             raise ValueError("charset has duplicate characters")
-        if any(len(c) != 1 for c in self.chars):
-            raise ValueError("charset entries must be single characters")
+        if self.case not in CASE_POLICIES:
+            raise ValueError(f"case {str(self.case)[:40]!r}: expected one of {CASE_POLICIES}")
         object.__setattr__(self, "chars", tuple(self.chars))
         object.__setattr__(self, "_index", {c: i + 1 for i, c in enumerate(self.chars)})
 

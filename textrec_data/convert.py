@@ -28,10 +28,9 @@ from pathlib import Path
 from textrec_data.atomic import atomic_dir
 from textrec_data.errors import InputError
 from textrec_data.manifest import SPLITS, read_manifest_info
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.sources.lmdb_dataset import LMDB_FILES, LmdbSource, lmdb_module, write_lmdb
 from textrec_data.sources.wordlists import WORDCROP_FILES, WordCropsSource, write_wordcrops
-from textrec_data.storage import is_url
-from textrec_data.validate import check_apart, claim_output_dir, mark_output_dir, output_lock
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,8 @@ def convert(config: ConvertConfig) -> dict:
         fmt.check()  # fail before any work (a missing package)
     out = Path(os.path.abspath(config.out))
     with output_lock(out):
-        check_apart(out, [("MANIFEST", None if is_url(config.manifest) else config.manifest)])
-        if claim_output_dir(out, "convert", OutputNames(), marked=True) and not config.overwrite:
+        claimed = claim_output(out, "convert", OutputNames(), [("MANIFEST", config.manifest)])
+        if claimed and not config.overwrite:
             raise InputError(f"{out}: --out holds a conversion already (pass --overwrite)")
         start = time.perf_counter()
         samples = manifest_samples(config.manifest, config.split)

@@ -17,11 +17,13 @@ local or object-storage URLs (:mod:`textrec_data.storage`).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
@@ -53,6 +55,8 @@ MANIFEST_SCHEMA = pa.schema(
 )
 #: Columns every readable manifest has (version 1 lacks ``source``).
 REQUIRED_COLUMNS = tuple(n for n in MANIFEST_SCHEMA.names if n != "source")
+#: Columns that hold a value in every row (the others may be null from version 2 on).
+NEVER_NULL = ("image_id", "text", "label", "split", "crop", "crop_h", "crop_w")
 
 REJECTS_SCHEMA = pa.schema(
     [
@@ -131,14 +135,44 @@ class ManifestInfo:
     num_rows: int
     row_group_rows: tuple[int, ...]
     groups: tuple[tuple[AnyPath, int], ...]
+    #: (inode, mtime, size) of each local file when it was opened: a manifest rebuilt while a
+    #: run reads it (``--overwrite`` renames a new file into place) is detected, never mixed in.
+    stamps: dict = field(default_factory=dict, compare=False)
 
     def split_count(self, split: str) -> int:
         return int(self.metadata.get("counts", {}).get("splits", {}).get(split, 0))
 
     def read_group(self, k: int, columns: Sequence[str] | None = None) -> pa.Table:
-        """Row group ``k`` of the manifest (only that group's column chunks are read)."""
+        """Row group ``k`` of the manifest (only that group's column chunks are read), checked
+        against what the metadata says of it: its size, and no nulls where a manifest has none."""
         file, index = self.groups[k]
-        return open_parquet(file).read_row_group(index, columns=columns)
+        if file in self.stamps and _stamp(file) != self.stamps[file]:
+            raise InputError(
+                f"{file}: the manifest changed after this run opened it (rebuilt with "
+                "--overwrite?); it is not mixed in: run again on the rebuilt manifest"
+            )
+        try:
+            parquet = open_parquet(file)
+            if index >= parquet.num_row_groups:
+                raise InputError(
+                    f"{file}: the manifest lists row group {index + 1}, the file has "
+                    f"{parquet.num_row_groups}: corrupt textrec metadata"
+                )
+            table = parquet.read_row_group(index, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{file}: not a readable Parquet file ({exc})") from exc
+        if table.num_rows != self.row_group_rows[k]:
+            raise InputError(
+                f"{file}: row group {index} has {table.num_rows} rows, the manifest lists "
+                f"{self.row_group_rows[k]}: corrupt textrec metadata"
+            )
+        for name in NEVER_NULL:
+            if name in table.column_names and table[name].null_count:
+                raise InputError(
+                    f"{file}: row group {index}: {table[name].null_count} null values in "
+                    f"column {name!r} (every row of a manifest has one)"
+                )
+        return table
 
     def read_columns(self, columns: Sequence[str]) -> pa.Table:
         """Whole columns (small ones: the crops of a large manifest do not fit in memory)."""
@@ -157,6 +191,25 @@ def read_manifest_info(path: str | Path) -> ManifestInfo:
     if not path.is_file():
         raise InputError(f"{path}: manifest not found (run `textrec manifest` first)")
     return _read_file_info(path)
+
+
+def _stamp(path: AnyPath) -> tuple[int, int, int] | None:
+    """What tells a local file from its replacement: inode, modification time, size."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
+
+
+def _stamps(files) -> dict:
+    return {f: _stamp(f) for f in dict.fromkeys(files) if isinstance(f, Path)}
+
+
+def default_split(path: str | Path) -> str:
+    """The split ``textrec eval`` scores when none is named: test, or val when the manifest
+    has no test rows (the default manifest of synthetic scenes has none)."""
+    return "test" if read_manifest_info(path).split_count("test") else "val"
 
 
 def _locate(directory: AnyPath) -> AnyPath:
@@ -183,18 +236,28 @@ def _checked_metadata(path: AnyPath, raw: bytes | str) -> tuple[dict, Charset]:
         metadata = json.loads(raw)
     except ValueError as exc:
         raise InputError(f"{path}: corrupt textrec metadata ({exc})") from exc
-    if isinstance(metadata, dict) and "part_of_manifest" in metadata:
+    if not isinstance(metadata, dict):
+        raise InputError(f"{path}: corrupt textrec metadata (a JSON object expected)")
+    if "part_of_manifest" in metadata:
         raise InputError(f"{path}: one part of a manifest directory: pass the directory")
     try:
         charset = Charset.from_dict(metadata)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{path}: corrupt textrec metadata ({exc})") from exc
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InputError(f"{path}: corrupt textrec metadata ({exc!r})") from exc
     version = metadata.get("format_version")
-    if version not in READABLE_VERSIONS:
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise InputError(
-            f"{path}: manifest format version {version}, this textrec reads {READABLE_VERSIONS}"
+            f"{path}: manifest format version {version!r}, this textrec reads {READABLE_VERSIONS}"
         )
+    splits = metadata.get("counts", {"splits": {}})
+    splits = splits.get("splits") if isinstance(splits, dict) else None
+    if not isinstance(splits, dict) or not all(_count(n) for n in splits.values()):
+        raise InputError(f"{path}: corrupt textrec metadata (counts.splits: split -> rows)")
     return metadata, charset
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _check_columns(path: AnyPath, schema: pa.Schema, version: int) -> None:
@@ -202,6 +265,62 @@ def _check_columns(path: AnyPath, schema: pa.Schema, version: int) -> None:
     missing = [n for n in required if n not in schema.names]
     if missing:
         raise InputError(f"{path}: manifest lacks columns {missing}")
+    for name in required:
+        expected, found = MANIFEST_SCHEMA.field(name).type, schema.field(name).type
+        if not _same_kind(expected, found):
+            raise InputError(f"{path}: column {name!r} is {found}, a manifest's is {expected}")
+
+
+def _check_nulls(path: AnyPath, parquet: pq.ParquetFile) -> None:
+    """Refuse a file whose footer statistics count nulls in a column of :data:`NEVER_NULL` (a
+    file without statistics is checked as each row group is read)."""
+    names = parquet.schema_arrow.names
+    for g in range(parquet.num_row_groups):
+        group = parquet.metadata.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            name = column.path_in_schema
+            stats = column.statistics
+            if name in NEVER_NULL and name in names and stats is not None and stats.null_count:
+                raise InputError(
+                    f"{path}: row group {g}: {stats.null_count} null values in column {name!r} "
+                    "(every row of a manifest has one)"
+                )
+
+
+def _same_kind(expected: pa.DataType, found: pa.DataType) -> bool:
+    """Whether a column of type ``found`` reads as ``expected`` (dictionary-encoded or not,
+    large or not)."""
+    plain = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    if pa.types.is_dictionary(expected):
+        expected = expected.value_type
+    if pa.types.is_dictionary(found):
+        found = found.value_type
+    return plain.get(found, found) == expected
+
+
+def _checked_parts(meta_path: AnyPath, metadata: dict) -> list[dict]:
+    """The ``parts`` list of a manifest directory's metadata: plain file names, row counts and
+    row-group sizes that agree (InputError naming the metadata file otherwise)."""
+    parts = metadata.get("parts")
+    if not isinstance(parts, list) or not parts:
+        raise InputError(f"{meta_path}: corrupt textrec metadata (no list of parts)")
+    for k, part in enumerate(parts):
+        groups = part.get("row_groups") if isinstance(part, dict) else None
+        if (
+            not isinstance(part, dict)
+            or not isinstance(part.get("file"), str)
+            or "/" in part["file"]
+            or part["file"] in ("", ".", "..")
+            or not isinstance(groups, list)
+            or not all(_count(n) for n in groups)
+            or (_count(part.get("rows")) and part["rows"] != sum(groups))
+        ):
+            raise InputError(
+                f"{meta_path}: corrupt textrec metadata (part {k + 1}: expected "
+                '{"file": NAME, "rows": N, "row_groups": [sizes]})'
+            )
+    return parts
 
 
 def _read_file_info(path: AnyPath) -> ManifestInfo:
@@ -214,28 +333,41 @@ def _read_file_info(path: AnyPath) -> ManifestInfo:
         raise InputError(f"{path}: Parquet file without textrec metadata: not a textrec manifest")
     metadata, charset = _checked_metadata(path, raw)
     _check_columns(path, parquet.schema_arrow, metadata["format_version"])
+    _check_nulls(path, parquet)
     groups = tuple(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))
     refs = tuple((path, i) for i in range(len(groups)))
-    return ManifestInfo(path, metadata, charset, parquet.metadata.num_rows, groups, refs)
+    rows = parquet.metadata.num_rows
+    return ManifestInfo(path, metadata, charset, rows, groups, refs, _stamps([path]))
 
 
 def _read_dir_info(directory: AnyPath) -> ManifestInfo:
     meta_path = directory / PARTS_METADATA
     metadata, charset = _checked_metadata(meta_path, meta_path.read_bytes())
-    parts = metadata.get("parts")
-    if not isinstance(parts, list) or not parts:
-        raise InputError(f"{meta_path}: corrupt textrec metadata (no list of parts)")
+    parts = _checked_parts(meta_path, metadata)
     present = {p.name for p in directory.iterdir()}
     for part in parts:
         if part.get("file") not in present:
             raise InputError(f"{directory / str(part.get('file'))}: listed part is missing")
-    first = directory / parts[0]["file"]
-    try:
-        _check_columns(first, open_parquet(first).schema_arrow, metadata["format_version"])
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{first}: not a readable Parquet file ({exc})") from exc
+    # Local parts: each footer is checked now (cheap); on object storage the first, and each
+    # row group when it is read (a request per part would cost more than the check is worth).
+    local = isinstance(directory, Path)
+    for part in parts if local else parts[:1]:
+        file = directory / part["file"]
+        try:
+            footer = open_parquet(file)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{file}: not a readable Parquet file ({exc})") from exc
+        _check_columns(file, footer.schema_arrow, metadata["format_version"])
+        _check_nulls(file, footer)
+        found = [footer.metadata.row_group(i).num_rows for i in range(footer.num_row_groups)]
+        if found != part["row_groups"]:
+            raise InputError(
+                f"{file}: row groups of {found} rows, {PARTS_METADATA} lists "
+                f"{part['row_groups']}: corrupt textrec metadata"
+            )
     rows = tuple(int(n) for part in parts for n in part["row_groups"])
     refs = tuple(
         (directory / part["file"], i) for part in parts for i in range(len(part["row_groups"]))
     )
-    return ManifestInfo(directory, metadata, charset, sum(rows), rows, refs)
+    stamps = _stamps(file for file, _ in refs)
+    return ManifestInfo(directory, metadata, charset, sum(rows), rows, refs, stamps)

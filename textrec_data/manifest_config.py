@@ -6,19 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textrec_data.bounds import MAX_SEED, Bound, check_bounds, check_value
 from textrec_data.charset import CASE_POLICIES, Charset
 from textrec_data.errors import InputError
 from textrec_data.manifest import ROW_GROUP_SIZE
-from textrec_data.sources import DEFAULT_FORMAT
+from textrec_data.outputs import claim_output
+from textrec_data.sources import DEFAULT_FORMAT, Source
 from textrec_data.storage import as_path, is_url
-from textrec_data.validate import (
-    MAX_SEED,
-    Bound,
-    check_apart,
-    check_bounds,
-    check_value,
-    claim_output_dir,
-)
 
 SPLIT_MODES = ("auto", "train", "val", "test")
 
@@ -50,8 +44,9 @@ class ManifestConfig:
     address: str | None = None  # the engine's cluster (dask: tcp://host:8786)
 
 
-def validate_config(config: ManifestConfig) -> Charset | None:
-    """Check options and the output path; return the given charset, if any."""
+def validate_config(config: ManifestConfig, source: Source | None = None) -> Charset | None:
+    """Check options and the output path (written from ``source``, default: the --format
+    read from --images and --gt); return the given charset, if any."""
     check_bounds(config, MANIFEST_BOUNDS)
     if config.rows_per_part is not None:
         check_value("--rows-per-part", config.rows_per_part, Bound(1))
@@ -61,7 +56,7 @@ def validate_config(config: ManifestConfig) -> Charset | None:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:
         raise InputError(f"--val-fraction {config.val_fraction}: expected 0 <= f < 1")
-    if _occupied(config) and not config.overwrite:
+    if _occupied(config, source) and not config.overwrite:
         raise InputError(
             f"{config.out}: output directory exists and is not empty (pass --overwrite)"
         )
@@ -73,15 +68,21 @@ def validate_config(config: ManifestConfig) -> Charset | None:
         raise InputError(str(exc)) from exc
 
 
-def _occupied(config: ManifestConfig) -> bool:
+def _occupied(config: ManifestConfig, source: Source | None) -> bool:
     """Whether ``--out`` holds something to replace. A local ``--out`` (or ``file://``) gets the
-    local guards (apart from the inputs, not a file, only a manifest stage's files); an
-    object-storage URL has no such paths: it is only checked for being a non-empty prefix."""
+    local guards (:func:`~textrec_data.outputs.claim_output`: apart from every input, only the
+    files of the command that made it, with its marker); an object-storage URL has no such
+    paths: it is only checked for being a non-empty prefix."""
     out = as_path(config.out)
     if is_url(config.out):
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: --out exists and is a file, not a directory")
         return out.is_dir() and any(out.iterdir())
     given = [("--images", config.images), ("--gt", config.gt), ("--charset", config.charset)]
-    check_apart(out, [(o, None if is_url(p) else p and as_path(p)) for o, p in given])
-    return claim_output_dir(out, "manifest", OUTPUT_FILES)
+    given += list(getattr(source, "inputs", ()))
+    return claim_output(out, output_command(source), OUTPUT_FILES, given)
+
+
+def output_command(source: Source | None) -> str:
+    """The command whose marker a manifest folder written from ``source`` carries."""
+    return getattr(source, "command", "manifest")

@@ -98,7 +98,25 @@ def decode_crop(data: bytes, channels: int = 1) -> np.ndarray | None:
         return None
     if image is None:
         return None
+    image = _on_white(data, image)
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if channels == 1 else cv2.COLOR_BGR2RGB)
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _on_white(data: bytes, image: np.ndarray) -> np.ndarray:
+    """``image`` (BGR, as decoded without alpha) composited on white when ``data`` is a PNG with
+    an alpha channel: transparent pixels decode black, so black text on a transparent crop
+    would read as nothing."""
+    if not (data.startswith(_PNG) and len(data) > 25 and data[25] in (4, 6)):  # IHDR colour type
+        return image
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim != 3 or raw.shape[2] != 4:
+        return image
+    raw = to_uint8(raw).astype(np.float32)
+    alpha = raw[..., 3:] / 255.0
+    return np.round(raw[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
 
 
 def rgb_to_gray(image: np.ndarray) -> np.ndarray:

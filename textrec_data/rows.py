@@ -27,10 +27,10 @@ from textrec_data.geometry import (
     repair_quad,
 )
 from textrec_data.images import decode_cropped, decode_image, keep_freed_memory
+from textrec_data.inputs import check_utf8
 from textrec_data.manifest import MANIFEST_SCHEMA
 from textrec_data.records import CroppedWord, Origin, Record, Reject, SceneWord
 from textrec_data.sources import DEFAULT_FORMAT
-from textrec_data.validate import check_utf8
 
 #: A quad wider or taller than this many times the image's longer side is a coordinate error
 #: (e.g. 1e30), not a word: its crop would not fit in memory.

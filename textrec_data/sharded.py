@@ -36,7 +36,8 @@ from textrec_data.manifest import (
     TableWriter,
     part_name,
 )
-from textrec_data.manifest_config import ManifestConfig
+from textrec_data.manifest_config import ManifestConfig, output_command
+from textrec_data.outputs import mark_output_dir
 from textrec_data.records import Reject
 from textrec_data.rows import WordRules, packed, process
 from textrec_data.sources import Plan, Source
@@ -122,8 +123,9 @@ def run_part(task: PartTask) -> PartResult:
 
 
 @contextmanager
-def output_dir(out: str) -> Iterator[AnyPath]:
-    """Where the parts go. Local: a temp directory renamed to ``out`` at the end. Object storage:
+def output_dir(out: str, command: str = "manifest") -> Iterator[AnyPath]:
+    """Where the parts go. Local: a temp directory, marked as ``command``'s output, renamed to
+    ``out`` at the end. Object storage:
     ``out`` itself, emptied first (its old metadata file before anything else) and removed
     again on failure; the metadata file written last marks it complete."""
     target = as_path(out)
@@ -131,6 +133,7 @@ def output_dir(out: str) -> Iterator[AnyPath]:
         with atomic_dir(Path(os.path.abspath(target))) as tmp:
             (tmp / "manifest").mkdir()
             (tmp / "rejects").mkdir()
+            mark_output_dir(tmp, command)
             yield tmp
         return
     (target / "manifest" / PARTS_METADATA).unlink(missing_ok=True)
@@ -159,7 +162,7 @@ def build_parts(
 ) -> dict:
     """Run the manifest stage as parallel tasks on ``config.engine``; return the report."""
     start = time.perf_counter()
-    with output_dir(config.out) as out:
+    with output_dir(config.out, output_command(source)) as out:
         tasks = plan_tasks(config, source, plan, rules, out)
         tally, groups = Tally(), [[] for _ in tasks]
         bar = tqdm(total=len(plan.units), desc="manifest", unit="img", disable=not progress)

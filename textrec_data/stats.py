@@ -13,10 +13,11 @@ from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
 from textrec_data.atomic import atomic_file
+from textrec_data.bounds import MAX_SEED, Bound, check_value
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
+from textrec_data.outputs import check_apart, output_lock
 from textrec_data.preprocess import decode_crop
-from textrec_data.validate import MAX_SEED, Bound, check_apart, check_value, output_lock
 
 PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 #: The PNG text key that marks a contact sheet as textrec's (one that may be replaced).

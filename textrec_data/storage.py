@@ -5,12 +5,19 @@ S3 takes its endpoint, keys and region from the standard AWS environment (``AWS_
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, or
 ``~/.aws``); GCS from Google's (``GOOGLE_APPLICATION_CREDENTIALS``). A local path, and a
 ``file://`` URL, come back as a plain :class:`pathlib.Path`, so local behaviour never changes.
+
+URLs are parsed strictly (:func:`parse_location`): any other scheme, and a ``file://`` URL with
+a host, are refused rather than read as local folder names. Every request has a connect and a
+read timeout and a bounded number of retries (:data:`CONNECT_SECONDS`, :data:`READ_SECONDS`,
+:data:`RETRIES`, :data:`GCS_RETRY_SECONDS`): without a network a command fails in seconds.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,28 +28,70 @@ import pyarrow.parquet as pq
 from textrec_data.errors import InputError
 
 REMOTE_SCHEMES = ("s3", "gs", "gcs")
+#: Seconds to open a connection to object storage, and to wait for a reply; attempts per request.
+CONNECT_SECONDS, READ_SECONDS, RETRIES = 10.0, 60.0, 3
+#: GCS retries any failed request (credentials included) for at most this many seconds.
+GCS_RETRY_SECONDS = 10
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def parse_location(text: str) -> str:
+    """``text`` as textrec reads it: a local path (a ``file://`` URL becomes one), or an
+    ``s3://``/``gs://`` URL with a bucket. Any other ``scheme://`` is refused, as is a
+    ``file://`` URL with a host (``file://rel/x`` is not ``rel/x``)."""
+    found = _SCHEME.match(text)
+    if found is None:
+        return text
+    scheme, parts = found.group("scheme").lower(), urlsplit(text)
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise InputError(
+                f"{text}: a file:// URL names no host (here {parts.netloc!r}); write "
+                "file:///absolute/path or a plain path"
+            )
+        return parts.path or "/"
+    if scheme not in REMOTE_SCHEMES:
+        raise InputError(
+            f"{text}: unknown URL scheme {found.group('scheme')!r}; textrec reads local paths, "
+            "file://, s3:// and gs:// URLs"
+        )
+    if not parts.netloc:
+        raise InputError(f"{text}: the URL names no bucket ({scheme}://BUCKET/KEY)")
+    return text
 
 
 def is_url(path: str | Path) -> bool:
     """True for an object-storage URL (``s3://``, ``gs://``, ``gcs://``)."""
-    return isinstance(path, str) and urlsplit(path).scheme in REMOTE_SCHEMES
+    return isinstance(path, str) and _SCHEME.match(parse_location(path)) is not None
 
 
 @functools.lru_cache(maxsize=16)
 def _filesystem(scheme: str, bucket: str, endpoint: str | None) -> pafs.FileSystem:
-    """One filesystem per bucket, endpoint and process (creating one may cost a request)."""
+    """One filesystem per bucket, endpoint and process (creating one may cost a request), with
+    timeouts and bounded retries on every request."""
     try:
-        return pafs.FileSystem.from_uri(f"{scheme}://{bucket}/")[0]
+        if scheme != "s3":
+            return pafs.GcsFileSystem(
+                retry_time_limit=datetime.timedelta(seconds=GCS_RETRY_SECONDS)
+            )
+        found = pafs.FileSystem.from_uri(f"s3://{bucket}/")[0]  # resolves the bucket's region
+        return pafs.S3FileSystem(
+            region=found.region,
+            endpoint_override=endpoint,
+            connect_timeout=CONNECT_SECONDS,
+            request_timeout=READ_SECONDS,
+            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=RETRIES),
+        )
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{scheme}://{bucket}: cannot open object storage ({exc})") from exc
 
 
 def split_url(url: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem of ``url`` and the path on it (``bucket/key``)."""
-    parts = urlsplit(url)
+    parts = urlsplit(parse_location(url))
     path = f"{parts.netloc}{parts.path}".rstrip("/")
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    return _filesystem(parts.scheme, parts.netloc, endpoint), path
+    return _filesystem(parts.scheme.lower(), parts.netloc, endpoint), path
 
 
 class UrlPath:
@@ -147,8 +196,7 @@ def as_path(path: str | Path | UrlPath) -> AnyPath:
     """A :class:`Path` for a local path or ``file://`` URL, else a :class:`UrlPath`."""
     if isinstance(path, Path | UrlPath):
         return path
-    if urlsplit(path).scheme == "file":
-        return Path(urlsplit(path).path)
+    path = parse_location(path)
     return UrlPath(path) if is_url(path) else Path(path)
 
 

@@ -39,6 +39,8 @@ from textrec_data.preprocess import MIN_CROP_WIDTH
 from textrec_model.models import RecognitionModel, model_from_args
 
 CHECKPOINT_VERSION = 3
+#: What a file that starts as ONNX (a protobuf) is told.
+_ONNX_HINT = ": an ONNX model? eval and predict take one with --onnx"
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,11 @@ class Checkpoint:
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path}: checkpoint not found")
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch's zip, or a legacy pickle
+            hint = _ONNX_HINT if head[:1] == b"\x08" else ""
+            raise InputError(f"{path}: not a checkpoint (not a torch file{hint})")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:

@@ -6,10 +6,10 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from textrec_data.bounds import MAX_SEED, Bound, check_bounds, check_choice
 from textrec_data.errors import InputError
 from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
 from textrec_data.stream import StreamConfig
-from textrec_data.validate import MAX_SEED, Bound, check_bounds, check_choice
 from textrec_model.models import DEFAULT_MODEL, PRESETS, RecognitionModel
 from textrec_model.transfer import parse_freeze
 

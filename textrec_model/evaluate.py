@@ -23,12 +23,13 @@ import pyarrow.parquet as pq
 from rapidfuzz.distance import Levenshtein
 
 from textrec_data.atomic import atomic_file
+from textrec_data.bounds import check_value
 from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.preprocess import decode_crop
 from textrec_data.subset import name_stem, read_subset
-from textrec_data.validate import check_apart, check_value, claim_output_dir, output_lock
 from textrec_model.metrics import alnum_fold, char_confusions
 from textrec_model.predictor import BATCH_SIZE, DEFAULT_BATCH_SIZE, DecodeConfig
 from textrec_model.recognizer import Recognizer, read_lexicon
@@ -125,8 +126,7 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
     process at a time writes it."""
     out = Path(config.out)
     with output_lock(out):
-        check_apart(out, config.inputs())
-        claim_output_dir(out, "eval", EVAL_FILES)
+        claim_output(out, "eval", EVAL_FILES, config.inputs())
         return _evaluate(config, out, progress)
 
 
@@ -139,6 +139,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     stems = [_stem(row) for row in rows]
     subset = _subset_report(config, listed, stems) if listed is not None else None
     out.mkdir(parents=True, exist_ok=True)
+    mark_output_dir(out, "eval")
 
     started = time.perf_counter()
     metrics = score(recognizer, rows, decode, progress)

@@ -22,8 +22,8 @@ import torch
 from textrec_data.atomic import atomic_file
 from textrec_data.charset import Charset
 from textrec_data.errors import InputError
+from textrec_data.outputs import check_apart, output_lock
 from textrec_data.preprocess import MIN_CROP_WIDTH, InputSpec
-from textrec_data.validate import check_apart, output_lock
 from textrec_model.checkpoint import CHECKPOINT_VERSION, Checkpoint
 from textrec_model.models import RecognitionModel
 from textrec_model.pretrained import pretrained_checkpoint
@@ -170,4 +170,29 @@ def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, Inpu
             raise ValueError(f"max_width {max_width!r}")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(f"{path}: corrupt textrec metadata in the ONNX model ({exc})") from exc
+    _check_graph(path, session, charset, spec)
     return session, charset, spec, max_width
+
+
+def _check_graph(path: Path, session, charset: Charset, spec: InputSpec) -> None:
+    """Refuse an ONNX graph that is not the one its textrec metadata describes: one input
+    ``images`` (B, channels, height, W) and an output ``logits`` (B, T, classes) (dimensions
+    left symbolic by the exporter are not compared)."""
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    outputs = {o.name: o.shape for o in session.get_outputs()}
+    expected_in = [None, spec.channels, spec.height, None]
+    expected_out = [None, None, charset.num_classes]
+    found_in, found_out = inputs.get("images"), outputs.get("logits")
+    if not (_fits(found_in, expected_in) and _fits(found_out, expected_out)):
+        raise InputError(
+            f"{path}: the ONNX graph does not match its textrec metadata (inputs {inputs}, "
+            f"outputs {outputs}; expected images (B, {spec.channels}, {spec.height}, W) and "
+            f"logits (B, T, {charset.num_classes}))"
+        )
+
+
+def _fits(shape: list | None, expected: list) -> bool:
+    if shape is None or len(shape) != len(expected):
+        return False
+    pairs = zip(shape, expected, strict=True)
+    return all(e is None or not isinstance(d, int) or d == e for d, e in pairs)

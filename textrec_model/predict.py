@@ -15,13 +15,24 @@ from PIL import Image
 
 from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
+from textrec_data.inputs import check_utf8
+from textrec_data.outputs import check_apart, output_lock
 from textrec_data.preprocess import decode_crop
 from textrec_data.rows import WordRules, process
 from textrec_data.sources.icdar15 import Icdar15Source
-from textrec_data.validate import check_apart, check_utf8, output_lock
 from textrec_model.recognizer import DecodeConfig, Recognizer
 
 FIELDS = ("file", "line_no", "quad", "text", "confidence")
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """A crop with transparency composited on white (transparent pixels are black underneath:
+    black text on a transparent crop would read as nothing); others as they are."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return image.copy()
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
 
 
 def load_crop_files(paths: tuple[str, ...]) -> tuple[list[dict], list[Image.Image]]:
@@ -36,7 +47,7 @@ def load_crop_files(paths: tuple[str, ...]) -> tuple[list[dict], list[Image.Imag
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(path) as image:
                     image.load()
-                    crops.append(image.copy())
+                    crops.append(on_white(image))
         except (OSError, ValueError, Image.DecompressionBombError, Warning) as exc:
             raise InputError(f"{path}: cannot read image ({exc})") from exc
     return [{"file": p, "line_no": None, "quad": None} for p in paths], crops
@@ -83,9 +94,18 @@ def predict_records(
 
 
 def format_record(record: dict) -> str:
-    """``file[:line]<TAB>text<TAB>confidence``: the stdout form of a record."""
+    """``file[:line]<TAB>text<TAB>confidence``: the stdout form of a record, one line whatever
+    the names hold (backslash, tab, CR and LF written as ``\\``, ``\t``, ``\r``, ``\n``)."""
     where = record["file"] if record["line_no"] is None else f"{record['file']}:{record['line_no']}"
-    return f"{where}\t{record['text']}\t{record['confidence']:.4f}"
+    return f"{tsv_field(where)}\t{tsv_field(record['text'])}\t{record['confidence']:.4f}"
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
+
+
+def tsv_field(text: str) -> str:
+    """``text`` as one field of a tab-separated line (the escapes of PostgreSQL's text format)."""
+    return text.translate(_TSV_ESCAPES)
 
 
 def check_records_out(out: str, inputs: list[tuple[str, str | None]]) -> None:

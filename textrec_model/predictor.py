@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from textrec_data.bounds import Bound, check_choice, check_value
 from textrec_data.charset import Charset, apply_case
 from textrec_data.errors import InputError
 from textrec_data.preprocess import (
@@ -36,7 +37,6 @@ from textrec_data.preprocess import (
     to_model_channels,
 )
 from textrec_data.stream import min_ctc_length
-from textrec_data.validate import Bound, check_choice, check_value
 from textrec_model.ctc import Lexicon, beam_decode, ctc_loss, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx
 

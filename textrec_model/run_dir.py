@@ -19,10 +19,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from textrec_data.atomic import atomic_file, remove_stale_temps
+from textrec_data.bounds import option_name
 from textrec_data.errors import InputError
 from textrec_data.manifest import PARTS_METADATA, read_manifest_info
-from textrec_data.storage import AnyPath, UrlPath, is_url, split_url
-from textrec_data.validate import check_apart, claim_output_dir, option_name
+from textrec_data.outputs import claim_output, mark_output_dir
+from textrec_data.storage import AnyPath, UrlPath, split_url
 from textrec_model.checkpoint import Checkpoint, restore_training
 from textrec_model.config import TrainConfig
 from textrec_model.curves import truncate_metrics
@@ -39,8 +40,8 @@ _NOT_COMPARED = ("manifests", "out", "resume", "overwrite")  # manifests: by con
 def check_run_dir(config: TrainConfig) -> None:
     """Refuse an OUT that holds a manifest, files train does not write, or a run when neither
     ``--resume`` nor ``--overwrite`` is given."""
-    check_apart(config.out, [("--manifest", m) for m in config.manifests if not is_url(m)])
-    claim_output_dir(config.out, "train", RUN_FILES)
+    inputs = [*(("--manifest", m) for m in config.manifests), ("--init", config.init)]
+    claim_output(config.out, "train", RUN_FILES, inputs)
     history = [name for name in _HISTORY if (Path(config.out) / name).exists()]
     if history and not (config.resume or config.overwrite):
         raise InputError(
@@ -140,6 +141,7 @@ def prepare_run_dir(run: Run) -> None:
     records past a resumed step, and write config.json."""
     out, config = run.out, run.config
     out.mkdir(parents=True, exist_ok=True)
+    mark_output_dir(out, "train")
     if config.overwrite:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +27,22 @@ def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+def leave_stop_signals_to_the_main_process(_worker_id: int = 0) -> None:
+    """A DataLoader worker's ``worker_init_fn``: the worker moves to a process group of its
+    own, so SIGTERM and SIGINT sent to the training's group (``timeout``, a shell's Ctrl-C,
+    ``kill -TERM -PGID``) reach only the main process, which stops the run cleanly and then
+    shuts its workers down. (A worker killed by the signal would end the run without its
+    "stopped" save; one that ignored SIGTERM could not be terminated at exit.) Workers still end
+    with their parent (torch's watchdog). Under systemd use ``KillMode=mixed``."""
+    os.setpgid(0, 0)
+
+
 @contextmanager
 def stop_on_signal() -> Iterator[dict]:
     """While active, SIGTERM/SIGINT set a flag: the loop finishes its step, writes last.pt and
-    exits. The previous handlers come back afterwards."""
+    exits. The previous handlers come back afterwards. Loader workers leave both to the main
+    process (:func:`leave_stop_signals_to_the_main_process`), so a signal to the process group
+    stops the run the same way."""
     flag = {"stop": False, "signal": None}
 
     def handler(signum, _frame):

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from textrec_data.validate import Bound, check_bounds
+from textrec_data.bounds import Bound, check_bounds
 
 #: Label value the loss ignores (padding), as in ``torch.nn.CrossEntropyLoss`` and HF models.
 IGNORE_INDEX = -100

@@ -25,8 +25,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from textrec_data.errors import InputError
+from textrec_data.outputs import output_lock
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
-from textrec_data.validate import output_lock
 from textrec_model.config import TrainConfig
 from textrec_model.ctc import ctc_loss_mean
 from textrec_model.curves import append_metrics, plot_curves, read_metrics
@@ -41,7 +41,12 @@ from textrec_model.models import DEFAULT_MODEL, build_model
 from textrec_model.predictor import Predictor
 from textrec_model.run import Run
 from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
-from textrec_model.runtime import amp_dtype, resolve_device, stop_on_signal
+from textrec_model.runtime import (
+    amp_dtype,
+    leave_stop_signals_to_the_main_process,
+    resolve_device,
+    stop_on_signal,
+)
 from textrec_model.scoring import score, split_rows
 from textrec_model.transfer import init_model, parse_freeze, set_frozen
 
@@ -287,6 +292,7 @@ def _loop(run: Run, progress: bool, flag: dict) -> dict:
         pin_memory=run.device.type == "cuda",
         prefetch_factor=4 if config.workers else None,
         generator=torch.Generator().manual_seed(config.seed),
+        worker_init_fn=leave_stop_signals_to_the_main_process,
     )
     run.ddp_model.train()
     show = progress and dist_info.is_main

@@ -10,6 +10,9 @@ from textrec_data.charset import normalize_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+#: A file without a BOM is read as UTF-16 when at least 1 byte in this many is NUL (ASCII text
+#: in UTF-16 has 1 in 2); fewer NULs are stray bytes in a UTF-8 file, each rejecting its line.
+_UTF16_NUL_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -25,17 +28,20 @@ class TextLine:
 def decode_lines(data: bytes) -> list[TextLine]:
     """A text file's lines, in order: LF, CRLF or lone CR endings; a final line ending is no line.
 
-    A UTF-8 BOM is removed. Every line of a UTF-16/32 file or of a file with NUL bytes, and any
-    line that is not valid UTF-8, comes back with ``decoded`` False: nothing is decoded with
-    characters dropped or replaced.
+    A UTF-8 BOM is removed. Every line of a UTF-16/32 file (a BOM, or NUL bytes as common as
+    UTF-16 makes them), and any line that is not valid UTF-8 or holds a NUL byte, comes back
+    with ``decoded`` False: nothing is decoded with characters dropped or replaced, and a bad
+    byte costs its own line only.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if data.startswith(_UTF16_32_BOMS) or b"\x00" in data:
+    if data.startswith(_UTF16_32_BOMS) or data.count(0) * _UTF16_NUL_SHARE >= len(data) > 0:
         return [TextLine(i, raw, False) for i, raw in enumerate(_foreign_lines(data), 1)]
     lines = []
     for i, raw in enumerate(data.splitlines(), start=1):
         try:
+            if b"\x00" in raw:
+                raise UnicodeDecodeError("utf-8", raw, raw.index(0), raw.index(0) + 1, "NUL")
             lines.append(TextLine(i, raw.decode("utf-8"), True))
         except UnicodeDecodeError:
             lines.append(TextLine(i, raw.decode("utf-8", "backslashreplace"), False))

@@ -76,10 +76,12 @@ def open_lmdb(path: str, pid: int):
 
 
 def num_samples(path: Path) -> int:
-    """The ``num-samples`` of the LMDB at ``path`` (InputError when missing or not a count)."""
+    """The ``num-samples`` of the LMDB at ``path`` (InputError when missing, not a count, or
+    more than the LMDB's entries could hold: each sample has at least its label key)."""
     env = open_lmdb(str(path), os.getpid())
     with env.begin() as txn:
         raw = txn.get(NUM_SAMPLES_KEY)
+    entries = env.stat()["entries"]
     if raw is None:
         raise InputError(f"{path}: LMDB without a num-samples key (not a DTRB-style dataset)")
     try:
@@ -88,6 +90,11 @@ def num_samples(path: Path) -> int:
         count = -1
     if count < 0:
         raise InputError(f"{path}: num-samples is {raw[:40]!r}, not a count of samples")
+    if count > entries:
+        raise InputError(
+            f"{path}: num-samples is {count}, but the LMDB holds {entries} keys (at least one "
+            "per sample): a corrupt header"
+        )
     return count
 
 

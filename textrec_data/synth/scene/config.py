@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textrec_data.bounds import MAX_SEED, Bound, check_value
 from textrec_data.errors import InputError
-from textrec_data.validate import MAX_SEED, Bound, check_value
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from tqdm import tqdm
 
 from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.synth.fonts import scene_fonts
 from textrec_data.synth.scene.config import SynthConfig
 from textrec_data.synth.scene.render import render_scene
 from textrec_data.synth.transcriptions import PLACEHOLDER
-from textrec_data.validate import claim_output_dir, mark_output_dir, output_lock
 
 _DEFAULT_CONFIG = SynthConfig()  # the embedded dataset
 
@@ -60,15 +60,15 @@ def _jpeg_bytes(image: np.ndarray, quality: int, k: int) -> bytes:
     return jpg.tobytes()
 
 
-def _empty_dataset_dirs(out: Path, overwrite: bool) -> tuple[Path, Path]:
+_OUTPUTS = ("images", "gt", "synth.json")
+
+
+def _empty_dataset_dirs(out: Path, overwrite: bool, fonts: tuple[str, ...]) -> tuple[Path, Path]:
     """(images, gt) folders under ``out``, created empty, and the marker of textrec synth. A
     dataset of textrec synth (its marker) is refused unless ``overwrite``, which removes the two
-    folders first; any other content of ``out`` is refused (see ``claim_output_dir``)."""
+    folders first; any other content of ``out`` is refused (see ``claim_output``)."""
     images_dir, gt_dir = out / "images", out / "gt"
-    if (
-        claim_output_dir(out, "synth", ("images", "gt", "synth.json"), marked=True)
-        and not overwrite
-    ):
+    if claim_output(out, "synth", _OUTPUTS, [("--fonts", f) for f in fonts]) and not overwrite:
         raise InputError(f"{out}: already holds a dataset; pass --overwrite to replace it")
     for folder in (images_dir, gt_dir):
         if folder.is_dir():
@@ -107,7 +107,7 @@ def _write_dataset(
     if not fonts:
         raise RuntimeError("no usable TrueType fonts found (is matplotlib installed?)")
     out = Path(out_dir)
-    images_dir, gt_dir = _empty_dataset_dirs(out, overwrite)
+    images_dir, gt_dir = _empty_dataset_dirs(out, overwrite, config.fonts)
     n_words = n_placeholders = 0
     for k in tqdm(range(1, config.images + 1), desc="synth", unit="img", disable=not progress):
         image, words = render_scene(np.random.default_rng([config.seed, k]), config, fonts)

@@ -3,14 +3,17 @@ scene images with their text erased (ICDAR GT regions inpainted) to serve as suc
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from textrec_data.atomic import atomic_dir
+from textrec_data.bounds import Bound, check_value
 from textrec_data.errors import InputError
 from textrec_data.images import decode_image
+from textrec_data.outputs import claim_output, mark_output_dir, output_lock
 from textrec_data.sources.files import decode_lines, index_images
 from textrec_data.sources.icdar15 import gt_stem, list_gt_files
 from textrec_data.synth.background import background
@@ -80,20 +83,36 @@ def erase_text(image: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
 
 def write_backgrounds(images: str, gt: str, out: str, max_side: int = 960) -> int:
     """Write ``out/<stem>.jpg`` for every image of ``images`` with a GT file in ``gt``: its text
-    regions erased, scaled to at most ``max_side`` pixels. Returns the number written."""
+    regions erased, scaled to at most ``max_side`` pixels. Returns the number written. ``out``
+    is claimed as every output folder is (:func:`~textrec_data.outputs.claim_output`): apart
+    from the inputs, and replaced only when it holds an earlier ``textrec backgrounds``."""
+    check_value("--max-side", max_side, Bound(16, 65536))
     if not Path(gt).is_dir():
         raise InputError(f"{gt}: --gt directory not found")
     found = index_images(Path(images)) if Path(images).is_dir() else {}
     pairs = [(found[gt_stem(g)], g) for g in list_gt_files(Path(gt)) if gt_stem(g) in found]
     if not pairs:
         raise InputError(f"{images}: no image with a GT file in {gt}")
-    with atomic_dir(out) as tmp:
-        for image_path, gt_path in pairs:
-            image = decode_image(str(image_path))
-            if image is None:
-                continue
-            clean = erase_text(image, _gt_polygons(gt_path))
-            f = min(1.0, max_side / max(clean.shape[:2]))
-            clean = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-            cv2.imwrite(str(tmp / f"{image_path.stem}.jpg"), clean, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    out_dir = Path(os.path.abspath(out))
+    names = _OutputNames()
+    with output_lock(out_dir):
+        claim_output(out_dir, "backgrounds", names, [("--images", images), ("--gt", gt)])
+        with atomic_dir(out_dir) as tmp:
+            for image_path, gt_path in pairs:
+                image = decode_image(str(image_path))
+                if image is None:
+                    continue
+                clean = erase_text(image, _gt_polygons(gt_path))
+                f = min(1.0, max_side / max(clean.shape[:2]))
+                clean = cv2.resize(clean, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                params = [cv2.IMWRITE_JPEG_QUALITY, 92]
+                cv2.imwrite(str(tmp / f"{image_path.stem}.jpg"), clean, params)
+            mark_output_dir(tmp, "backgrounds")
     return len(pairs)
+
+
+class _OutputNames:
+    """The names ``textrec backgrounds`` writes: ``<stem>.jpg``."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.endswith(".jpg") and not name.startswith(".")

@@ -46,6 +46,17 @@ class SynthWordsSource:
     config: WordConfig
     assets: WordAssets
     name: ClassVar[str] = "synth-words"
+    command: ClassVar[str] = "synth"  # the marker of its output folder
+
+    @property
+    def inputs(self) -> list[tuple[str, str | None]]:
+        """The files it reads, by option: --out may not be, contain or lie inside one."""
+        c = self.config
+        return [
+            *(("--fonts", f) for f in c.fonts),
+            ("--corpus", c.corpus),
+            ("--backgrounds", c.backgrounds),
+        ]
 
     def plan(self) -> Plan:
         """Runs of word indices, and the dataset's description for report.json."""

@@ -39,7 +39,10 @@ class TextConfig:
         """Raise :class:`InputError` naming an impossible setting."""
         weights = self.case_weights
         if len(weights) != len(CASES) or min(weights) < 0 or sum(weights) <= 0:
-            raise InputError(f"case weights: need {len(CASES)} weights >= 0 ({', '.join(CASES)})")
+            raise InputError(
+                f"--case-weights {','.join(map(str, weights))}: expected {len(CASES)} numbers "
+                f">= 0 ({', '.join(CASES)}) whose sum is more than 0"
+            )
         for name in ("generated_rate", "edge_punctuation_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {getattr(self, name)}")

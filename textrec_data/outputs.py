@@ -1,97 +1,33 @@
-"""Guards at the edges: option ranges, outputs that never touch an input, outputs that textrec
-may replace, and one writer per output.
+"""Output guards: outputs that never touch an input, output folders that textrec may replace,
+and one writer per output.
 
-Every check raises :class:`~textrec_data.errors.InputError` with the option or path first, so the
-CLI prints ``error: <option or path>: <what is wrong>`` and exits 2. Configs run
-:func:`check_bounds` in ``__post_init__``: the CLI and the Python API refuse the same values.
+Every check raises :class:`~textrec_data.errors.InputError` with the path first, so the CLI
+prints ``error: <path>: <what is wrong>`` and exits 2.
 """
 
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from textrec_data.errors import InputError
+from textrec_data.storage import is_url
 
-#: Seeds feed NumPy, which takes 0 .. 2**32 - 1.
-MAX_SEED = 2**32 - 1
 #: The marker a command writes into an output folder whose file names alone do not say that
 #: textrec made it (``textrec synth``'s images/ and gt/ look like any ICDAR dataset).
 MARKER = ".textrec"
 _OWN_HIDDEN = re.compile(r"^\.(?P<name>.+)\.(tmp|old)-\d+$")
 
 
-@dataclass(frozen=True)
-class Bound:
-    """The values a numeric option takes: an integer (``integer``) or a finite number, at least
-    ``low`` (more than ``low`` when ``low_open``) and at most ``high``; ``optional``: None too."""
-
-    low: float | None = None
-    high: float | None = None
-    integer: bool = True
-    low_open: bool = False
-    optional: bool = False
-
-    def accepts(self, value: object) -> bool:
-        if value is None:
-            return self.optional
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        if (self.integer and not isinstance(value, int)) or not math.isfinite(value):
-            return False
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            return False
-        return self.high is None or value <= self.high
-
-    def describe(self) -> str:
-        parts = (
-            [f"{'>' if self.low_open else '>='} {_number(self.low)}"]
-            if self.low is not None
-            else []
-        )
-        parts += [f"<= {_number(self.high)}"] if self.high is not None else []
-        kind = "an integer" if self.integer else "a finite number"
-        return " ".join([kind, " and ".join(parts)]).strip()
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def option_name(field: str) -> str:
-    """The CLI spelling of a config field: ``batch_size`` -> ``--batch-size``."""
-    return "--" + field.replace("_", "-")
-
-
-def check_value(option: str, value: object, bound: Bound) -> None:
-    """Refuse ``value`` of ``option`` unless ``bound`` accepts it."""
-    if not bound.accepts(value):
-        raise InputError(f"{option} {value}: expected {bound.describe()}")
-
-
-def check_bounds(config: object, bounds: Mapping[str, Bound]) -> None:
-    """Check the fields of a config against their bounds (field names as CLI options)."""
-    for field, bound in bounds.items():
-        check_value(option_name(field), getattr(config, field), bound)
-
-
-def check_choice(option: str, value: str, choices: Collection[str]) -> None:
-    """Refuse ``value`` unless it is one of ``choices``."""
-    if value not in choices:
-        raise InputError(f"{option} {value!r}: expected one of {', '.join(sorted(choices))}")
-
-
 def _relation(out: Path, given: Path) -> str | None:
     """How ``out`` stands to the input ``given``: 'is', 'contains', 'lies inside' or None."""
-    if out.exists() and given.exists() and os.path.samefile(out, given):
+    if out.exists() and os.path.samefile(out, given):
         return "is"
-    out, given = out.resolve(), given.resolve()
+    out, given = Path(os.path.realpath(out)), Path(os.path.realpath(given))
     if out == given:
         return "is"
     if given.is_relative_to(out):
@@ -101,13 +37,12 @@ def _relation(out: Path, given: Path) -> str | None:
     return None
 
 
-def check_apart(
-    out: str | Path, inputs: Iterable[tuple[str, str | Path | None]], what: str = "--out"
-) -> None:
+def check_apart(out: str | Path, inputs: Iterable[tuple[str, object]], what: str = "--out") -> None:
     """Refuse an output ``out`` (option ``what``) that is, contains or lies inside one of the
-    ``inputs`` (option, path): textrec never writes over what it reads."""
+    ``inputs`` (option, path): textrec never writes over what it reads. Inputs that are None,
+    URLs or names of no file (a pretrained model's name) have nothing local to lose."""
     for option, given in inputs:
-        if given is None:
+        if given is None or is_url(str(given)) or not os.path.lexists(given):
             continue
         relation = _relation(Path(out), Path(given))
         if relation:
@@ -115,6 +50,19 @@ def check_apart(
                 f"{out}: {what} {relation} the input {option} {given}; textrec never writes "
                 "over what it reads: choose another output path"
             )
+
+
+def claim_output(
+    out: str | Path, command: str, names: Collection[str], inputs: Iterable[tuple[str, object]]
+) -> bool:
+    """The guard every command runs (under :func:`output_lock`) before it writes folder
+    ``out``: apart from every one of its ``inputs`` (:func:`check_apart`), holding nothing but
+    the ``names`` ``command`` writes, and, when it holds any, carrying ``command``'s
+    :data:`MARKER`. Returns True when ``out`` holds an earlier output of ``command`` (the
+    caller decides: replace, resume or refuse); the writer then calls :func:`mark_output_dir`
+    on what it writes."""
+    check_apart(out, inputs)
+    return claim_output_dir(out, command, names, marked=True)
 
 
 def _entries(out: Path, names: Collection[str]) -> list[str]:
@@ -214,17 +162,3 @@ def _acquire(lock: Path, out: Path) -> int:
         except FileNotFoundError:
             pass
         os.close(fd)
-
-
-def check_utf8(names: Iterable[str]) -> None:
-    """Refuse file names (or ids made from them) that are not valid UTF-8: the manifest, the
-    reports and the predictions store them as UTF-8 text."""
-    for name in names:
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
-            raise InputError(
-                f"{shown}: file name is not valid UTF-8 (textrec stores names as UTF-8 text); "
-                "rename it"
-            ) from None
