@@ -95,13 +95,17 @@ class EvalConfig:
 
 def _read_split(
     path: str, split: str, subset: set[str] | None = None
-) -> tuple[dict[str, list], str]:
-    """Columns image_id, line_no, label, crop, stem of ``split`` rows (whose image stem is in
-    ``subset``, if given), read one row group at a time, and the manifest's case policy."""
+) -> tuple[dict[str, list], str, int]:
+    """Columns image_id, line_no, label, crop, stem of ``split``'s labelled rows (whose image
+    stem is in ``subset``, if given), read one row group at a time, the manifest's case policy
+    and how many unlabeled rows were passed over. A split without labels is refused."""
     info = read_manifest_info(path)
-    if info.split_count(split) == 0:
+    if info.split_count(split) == info.unlabeled_count(split):
         have = info.metadata.get("counts", {}).get("splits", {})
-        raise InputError(f"{path}: no rows in split {split!r} (splits: {have or 'none'})")
+        raise InputError(
+            f"{path}: no rows in split {split!r} with a label (splits: {have or 'none'})"
+        )
+    unlabeled = 0
     columns = ["image_id", "line_no", "label", "crop", "split", "image_path"]
     out: dict[str, list] = {c: [] for c in [*columns[:4], "stem"]}
     for g in range(len(info.groups)):
@@ -110,12 +114,15 @@ def _read_split(
         part["stem"] = [name_stem(path or image_id) for path, image_id in names]
         for j, s in enumerate(part["split"]):
             if s == split and (subset is None or part["stem"][j] in subset):
+                if part["label"][j] is None:
+                    unlabeled += 1
+                    continue
                 for c in out:
                     out[c].append(part[c][j])
     if not out["label"] and subset is None:  # the footer's counts said otherwise (a subset
         # that matches nothing is reported by _subset_report): never score an empty split
         raise InputError(f"{path}: no rows in split {split!r}")
-    return out, info.charset.case
+    return out, info.charset.case, unlabeled
 
 
 def _subset_report(config: EvalConfig, listed: set[str], stems: list[str]) -> dict:
@@ -163,7 +170,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon, config.rotate)
     listed = set(read_subset(config.subset)) if config.subset else None
-    rows, manifest_case = _read_split(config.manifest, config.split, listed)
+    rows, manifest_case, unlabeled = _read_split(config.manifest, config.split, listed)
     subset = _subset_report(config, listed, rows["stem"]) if listed is not None else None
     out.mkdir(parents=True, exist_ok=True)
 
@@ -184,6 +191,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
         "subset": subset,
         **_metrics_dict(texts, labels),
         "out_of_charset": len(labels) - sum(in_charset),
+        "unlabeled_skipped": unlabeled,
         "unreadable_crops": [
             f"{rows['image_id'][i]}:{rows['line_no'][i]}" for i, c in enumerate(crops) if c is None
         ],
