@@ -182,3 +182,13 @@ def test_placeholder_crops_of_a_list_kept_unlabeled(tmp_path, fmt, lines):
     assert labels == ["ab", None]
     succeeded(cli(*args, "--out", tmp_path / "r"))
     assert _report(tmp_path / "r")["counts"]["reasons"] == {"placeholder": 1}
+
+
+def test_synthetic_words_written_without_labels(tmp_path):
+    args = ("synth", "--words", 12, "--workers", 1, "--quiet", "--val-fraction", 0)
+    succeeded(cli(*args, "--no-labels", "--out", tmp_path / "w"))
+    report = _report(tmp_path / "w")
+    assert report["counts"]["unlabeled"] == {"train": 12} and report["accounting_ok"]
+    table = pq.read_table(tmp_path / "w" / "manifest.parquet").to_pydict()
+    assert table["label"] == [None] * 12 and all(w > 0 for w in table["crop_w"])
+    refused(cli("synth", "--no-labels", "--out", tmp_path / "s"), "--no-labels", "--words")
