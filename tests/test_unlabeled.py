@@ -65,6 +65,11 @@ def test_scene_placeholders_become_unlabeled_rows_with_keep(tmp_path, scenes):
     info = read_manifest_info(tmp_path / "k")
     assert info.metadata["format_version"] == FORMAT_VERSION == 3
     assert info.unlabeled_count("train") == 2 and info.split_count("train") == 5
+    # Written as parts, the tallies of the parts merge to the same counts.
+    keep = ("--unlabeled", "keep", "--split", "train", "--rows-per-part", 2)
+    succeeded(cli(*base, *keep, "--out", tmp_path / "parts"))
+    parts = read_manifest_info(tmp_path / "parts")
+    assert parts.metadata["counts"] == info.metadata["counts"] and len(parts.groups) > 1
 
 
 def _crop(i: int) -> bytes:
