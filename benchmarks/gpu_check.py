@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -35,18 +36,11 @@ from benchmarks.scale_words import WordsSource
 from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.manifest import read_manifest_info
 from textrec_data.preprocess import decode_crop
+from textrec_data.stream import Batch, ManifestStream, StreamConfig
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.distributed import DistInfo
 from textrec_model.recognizer import Recognizer
-from textrec_model.train import (
-    TrainConfig,
-    TrainingError,
-    setup_run,
-    split_stream,
-    train,
-    train_step,
-    validate,
-)
+from textrec_model.train import TrainConfig, TrainingError, setup_run, train, train_step, validate
 
 MODELS = ("crnn-small", "svtr-lcnet")
 BATCH_SIZE = 128
@@ -79,6 +73,16 @@ def _config(manifest: Path, out: Path, model: str, steps: int, **kw) -> TrainCon
     )  # fmt: skip
 
 
+def _batches(run) -> Iterator[Batch]:
+    """The run's train split as unaugmented batches of its batch size, in manifest order."""
+    config = run.config
+    stream = StreamConfig(
+        spec=run.model.input_spec, max_width=config.max_width, batch_size=config.batch_size,
+        shuffle=False, augment=False,
+    )  # fmt: skip
+    return iter(ManifestStream(config.manifests, config.train_split, stream, run.charset))
+
+
 def _finite_weights(model: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
@@ -91,7 +95,7 @@ def amp_check(manifest: Path, work: Path, model: str, name: str, steps: int) -> 
     run.scaler = torch.amp.GradScaler("cuda", enabled=run.dtype == torch.float16)
     losses: list[float] = []
     try:
-        for batch in islice(split_stream(run, True, epochs=None), steps):
+        for batch in islice(_batches(run), steps):
             losses.append(train_step(run, batch))
         val_loss = float(validate(run)["val_loss"])
     except TrainingError as exc:
@@ -114,7 +118,7 @@ def step_rate(manifest: Path, work: Path, model: str, steps: int) -> float:
     run = setup_run(
         _config(manifest, work / f"step-{model}", model, steps), torch.device("cuda"), DistInfo()
     )
-    batch = next(iter(split_stream(run, True, epochs=None)))
+    batch = next(_batches(run))
     for _ in range(5):
         train_step(run, batch)
     torch.cuda.synchronize()
@@ -158,7 +162,9 @@ def ddp_check(manifest: Path, work: Path, gpus: int, steps: int) -> dict:
             "returncode": done.returncode,
             "log": done.stderr[-2000:],
         }
-    stream = load_checkpoint(out / "last.pt")["stream"]
+    state = load_checkpoint(out / "last.pt")
+    # checkpoint version 2 keeps the stream position at the top level, version 3 under "resume"
+    stream = state.get("stream") or (state.get("resume") or {}).get("stream", {})
     windows = _train_windows(out)
     return {
         "gpus": gpus, "backend": "nccl", "stream": stream, "ok": stream.get("world_size") == gpus,
