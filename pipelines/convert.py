@@ -30,3 +30,5 @@ def command(**options) -> None:
         f"wrote {report['written']} words to {options['out']} as {options['to']} "
         f"({report['rows_per_second']} rows/s)"
     )
+    if report["unlabeled_skipped"]:
+        click.echo(f"skipped {report['unlabeled_skipped']} unlabeled rows (no label to write)")

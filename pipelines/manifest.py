@@ -10,15 +10,16 @@ from textrec_data.build import build_manifest
 from textrec_data.charset import CASE_POLICIES
 from textrec_data.engines import ENGINES
 from textrec_data.manifest import PARTS_METADATA
-from textrec_data.manifest_config import SPLIT_MODES, ManifestConfig
+from textrec_data.manifest_config import SPLIT_MODES, UNLABELED_MODES, ManifestConfig
 from textrec_data.sources import DEFAULT_FORMAT, FORMATS
 
 FORMAT_HELP = (
     "Format of --gt: icdar15 (folder of gt_<image>.txt, 8 coordinates + text), wordcrops "
     "(list of cropped words 'word_1.png, \"text\"', ICDAR 2015 Task 4.3), tsv (path<TAB>text), "
     "lmdb (DTRB/PARSeq LMDB folder, or a folder of several), icdar13 (folder of gt_<image>.txt, "
-    "'x1 y1 x2 y2 \"text\"'), cocotext (COCO-Text v2 JSON), textocr (TextOCR JSON), auto "
-    "(detect; the error names the candidates when unsure)."
+    "'x1 y1 x2 y2 \"text\"'), cocotext (COCO-Text v2 JSON), textocr (TextOCR JSON), images "
+    "(a folder of crops without GT: unlabeled rows, needs --unlabeled keep), auto (detect; the "
+    "error names the candidates when unsure; never images)."
 )
 ENGINE_HELP = "local (default): a process pool here; dask: a Dask cluster (textrec[dask] extra)."
 NOTES = {
@@ -26,6 +27,7 @@ NOTES = {
     "gt_without_image": "GT files without image",
     "images_without_annotations": "images without annotations",
     "lmdb_num_samples": "LMDB num-samples",
+    "other_files": "files that are not images",
 }
 
 
@@ -55,6 +57,11 @@ NOTES = {
     "--charset", type=click.Path(), default=None,
     help="A vocab.json to use instead of building one; other words are rejected (out_of_charset).",
 )  # fmt: skip
+@click.option(
+    "--unlabeled", type=click.Choice(UNLABELED_MODES), default="reject", show_default=True,
+    help="Words without transcription (###): reject (reason placeholder), or keep as rows with "
+    "null text and label (for distillation; training skips them, the charset ignores them).",
+)  # fmt: skip
 @click.option("--workers", default=0, show_default=True, help="Processes (0: all cores).")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", help=ENGINE_HELP)
 @click.option(
@@ -76,7 +83,7 @@ def command(quiet: bool, **options) -> None:
     splits = ", ".join(f"{k} {v}" for k, v in report["counts"]["splits"].items()) or "none"
     reasons = ", ".join(f"{k} {v}" for k, v in report["counts"]["reasons"].items()) or "none"
     click.echo(f"{report['accounting']} ({report['rows_per_second']} rows/s)")
-    click.echo(f"kept by split: {splits}")
+    click.echo(f"kept by split: {splits}; unlabeled among them: {report['unlabeled']}")
     click.echo(f"rejected by reason: {reasons}")
     notes = "".join(f"; {text}: {report[key]}" for key, text in NOTES.items() if key in report)
     click.echo(f"format {report['source']}; charset: {len(report['charset'])} characters{notes}")

@@ -25,6 +25,8 @@ def command(manifest: str, sheet: str | None, n: int, seed: int) -> None:
     stats = manifest_stats(manifest)
     click.echo(f"{stats['manifest']}: {stats['rows']} rows in {stats['row_groups']} row groups")
     click.echo("splits:  " + ", ".join(f"{k} {v}" for k, v in stats["splits"].items()))
+    unlabeled = ", ".join(f"{k} {v}" for k, v in stats["unlabeled"].items())
+    click.echo(f"unlabeled (no label, in the splits above): {unlabeled or '-'}")
     click.echo("rejects: " + (", ".join(f"{k} {v}" for k, v in stats["rejects"].items()) or "-"))
     click.echo(f"charset ({len(stats['charset'])}, case {stats['case']}): {stats['charset']}")
     freq = "  ".join(f"{c!r}:{k}" for c, k in stats["char_frequencies"].items())

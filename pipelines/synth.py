@@ -49,6 +49,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--charset", type=_PATH, help="Words: a vocab.json the words must fit.")
 @click.option("--val-fraction", default=0.05, show_default=True, help="Words: share in val.")
 @click.option("--workers", default=0, show_default=True, help="Words: processes (0: all cores).")
+@click.option("--labels/--no-labels", default=True, help="Words: --no-labels: unlabeled rows.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset in OUT.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
@@ -57,7 +58,7 @@ def command(out, images, words, seed, fonts, case_weights, length, generated_rat
     (--words N): OUT/manifest.parquet and the manifest stage's other outputs."""
     overwrite, quiet = word.pop("overwrite"), word.pop("quiet")
     if words is None:
-        used = [f"--{k}" for k in _WORD_ONLY if word[k]]
+        used = [f"--{k}" for k in _WORD_ONLY if word[k]] + ["--no-labels"] * (not word["labels"])
         if used:
             raise InputError(f"{out}: {', '.join(used)} need word mode (--words N)")
         config = SynthConfig(images=images or SynthConfig.images, seed=seed, fonts=fonts)
@@ -74,6 +75,7 @@ def command(out, images, words, seed, fonts, case_weights, length, generated_rat
         SOURCE_PATH, SOURCE_PATH, out, split="auto", val_fraction=word.pop("val_fraction"),
         seed=seed, case=word.pop("case"), charset=word.pop("charset"),
         workers=word.pop("workers"), overwrite=overwrite,
+        unlabeled="reject" if word["labels"] else "keep",
     )  # fmt: skip
     config = WordConfig(words, seed, fonts, text_config=text, **word)
     report = write_synth_words(config, manifest, progress=not quiet)

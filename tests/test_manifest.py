@@ -19,7 +19,7 @@ from textrec_data.build import ManifestConfig, build_manifest
 from textrec_data.charset import Charset
 from textrec_data.engines.local import MAX_TASK_UNITS, TASK_RECORDS, task_size
 from textrec_data.errors import InputError
-from textrec_data.manifest import MANIFEST_SCHEMA, METADATA_KEY, read_manifest_info
+from textrec_data.manifest import FORMAT_VERSION, MANIFEST_SCHEMA, METADATA_KEY, read_manifest_info
 from textrec_data.outputs import MARKER
 
 QA = "10,10,50,10,50,30,10,30"
@@ -396,7 +396,7 @@ def test_cli_gt_dir_without_gt_files(built, tmp_path):
 
 def test_read_manifest_info(built):
     info = read_manifest_info(built["out"] / "manifest.parquet")
-    assert info.metadata["format_version"] == 2
+    assert info.metadata["format_version"] == FORMAT_VERSION == 3
     assert info.metadata["counts"]["kept"] == 28
     assert info.split_count("train") + info.split_count("val") == 28
 

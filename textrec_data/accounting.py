@@ -20,11 +20,13 @@ from textrec_data.manifest import FORMAT_VERSION
 
 @dataclass
 class Tally:
-    """Records read, rows by split, rejects by reason, and character counts of the kept labels
-    (train/val apart from test: the charset is built from train/val)."""
+    """Records read, rows by split (and of them, the unlabeled rows by split), rejects by
+    reason, and character counts of the kept labels (train/val apart from test: the charset is
+    built from train/val labels; unlabeled rows have none)."""
 
     records: int = 0
     splits: Counter[str] = field(default_factory=Counter)
+    unlabeled: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     chars: Counter[str] = field(default_factory=Counter)
     test_chars: Counter[str] = field(default_factory=Counter)
@@ -49,8 +51,9 @@ class Tally:
         else:
             columns = rows.select(["split", "label"]).to_pydict()
             splits, labels = columns["split"], columns["label"]
-        pairs = list(zip(splits, labels, strict=True))
+        pairs = [(s, label) for s, label in zip(splits, labels, strict=True) if label is not None]
         self.splits.update(splits)
+        self.unlabeled.update(s for s, label in zip(splits, labels, strict=True) if label is None)
         self.chars.update("".join(label for split, label in pairs if split != "test"))
         self.test_chars.update("".join(label for split, label in pairs if split == "test"))
         self.reasons.update(r["reason"] for r in result.rejects)
@@ -60,6 +63,7 @@ class Tally:
         self.records += other.records
         for mine, theirs in (
             (self.splits, other.splits),
+            (self.unlabeled, other.unlabeled),
             (self.reasons, other.reasons),
             (self.chars, other.chars),
             (self.test_chars, other.test_chars),
@@ -92,6 +96,7 @@ def manifest_metadata(config: Any, source: str, files: int, charset: Charset, ta
             "kept": tally.kept,
             "rejected": tally.rejected,
             "splits": dict(sorted(tally.splits.items())),
+            "unlabeled": dict(sorted(tally.unlabeled.items())),
             "reasons": dict(sorted(tally.reasons.items())),
         },
     }
@@ -105,6 +110,7 @@ def build_report(metadata: dict, tally: Tally, notes: dict) -> dict:
         "kept": kept,
         "rejected": rejected,
         "gt_lines": lines,
+        "unlabeled": sum(tally.unlabeled.values()),
         "accounting_ok": kept + rejected == lines,
         "accounting": f"kept {kept} + rejected {rejected} = {kept + rejected} of {lines} records",
         **notes,

@@ -70,7 +70,9 @@ def _build(config: ManifestConfig, out: AnyPath, progress: bool, source: Source 
     if source is None:
         source = open_source(config.format, config.images, config.gt)
     plan = source.plan()
-    rules = WordRules(config.case, given_charset, config.split, config.seed, config.val_fraction)
+    rules = WordRules(
+        config.case, given_charset, config.split, config.seed, config.val_fraction, config.unlabeled
+    )
     if config.engine != "local" or config.rows_per_part or is_url(config.out):
         return build_parts(config, source, plan, rules, progress)
     start = time.perf_counter()

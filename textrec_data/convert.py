@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -90,15 +91,23 @@ class ConvertConfig:
     overwrite: bool = False
 
 
-def manifest_samples(path: str, split: str | None) -> Iterator[tuple[str, bytes]]:
-    """(label, crop bytes) of a manifest's rows (of ``split`` only, if given), in order: a file or
-    a directory of parts, local or on object storage."""
+def manifest_samples(
+    path: str, split: str | None, skipped: Counter[str] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(label, crop bytes) of a manifest's labelled rows (of ``split`` only, if given), in order:
+    a file or a directory of parts, local or on object storage. Unlabeled rows (no format
+    written holds a crop without label) are counted in ``skipped["unlabeled"]``."""
     info = read_manifest_info(path)
     for group in range(len(info.groups)):
         part = info.read_group(group, ["label", "crop", "split"]).to_pydict()
         for label, crop, row_split in zip(part["label"], part["crop"], part["split"], strict=True):
-            if split is None or row_split == split:
-                yield label, crop
+            if split is not None and row_split != split:
+                continue
+            if label is None:
+                if skipped is not None:
+                    skipped["unlabeled"] += 1
+                continue
+            yield label, crop
 
 
 def convert(config: ConvertConfig) -> dict:
@@ -120,7 +129,8 @@ def convert(config: ConvertConfig) -> dict:
         if claimed and not config.overwrite:
             raise InputError(f"{out}: --out holds a conversion already (pass --overwrite)")
         start = time.perf_counter()
-        samples = manifest_samples(config.manifest, config.split)
+        skipped: Counter[str] = Counter()
+        samples = manifest_samples(config.manifest, config.split, skipped)
         with atomic_dir(out) as tmp:
             try:
                 count = fmt.write(tmp, samples)
@@ -132,6 +142,7 @@ def convert(config: ConvertConfig) -> dict:
     seconds = time.perf_counter() - start
     return {
         "written": count,
+        "unlabeled_skipped": skipped["unlabeled"],
         "seconds": round(seconds, 3),
         "rows_per_second": round(count / max(seconds, 1e-9), 1),
         "config": asdict(config),

@@ -1,4 +1,4 @@
-"""The manifest file format (version 2): Arrow schema, atomic writer, validated reader.
+"""The manifest file format (version 3): Arrow schema, atomic writer, validated reader.
 
 A manifest is a Parquet file with one row per kept word and a ``textrec`` key in its footer
 metadata holding JSON (format version, charset, case, build config, counts). Rejected records go
@@ -6,7 +6,9 @@ to a sibling ``rejects.parquet``. Column meanings: docs/DESIGN.md.
 
 Version 2 adds the ``source`` column (the format a word was read from) and lets ``quad``,
 ``gt_path`` and ``line_no`` be null (a pre-cropped word has no quad). Version-1 manifests (no
-``source`` column, no nulls) are still read everywhere.
+``source`` column, no nulls) are still read everywhere. Version 3 lets ``text`` and ``label`` be
+null: an unlabeled row (a word without transcription, kept by ``--unlabeled keep``, or a crop of
+a folder without GT); its metadata counts them by split (``counts.unlabeled``).
 
 A manifest may also be a directory of parts (``part-00000.parquet``, ...) with the same schema and
 one ``_textrec.json`` holding the same JSON plus the parts and their row groups; it is written
@@ -29,8 +31,8 @@ from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.storage import AnyPath, as_path, open_parquet, parquet_writer
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 METADATA_KEY = b"textrec"
 SPLITS = ("train", "val", "test")
 ROW_GROUP_SIZE = 1024
@@ -141,6 +143,10 @@ class ManifestInfo:
 
     def split_count(self, split: str) -> int:
         return int(self.metadata.get("counts", {}).get("splits", {}).get(split, 0))
+
+    def unlabeled_count(self, split: str) -> int:
+        """Rows of ``split`` without label (none before format version 3)."""
+        return int(self.metadata.get("counts", {}).get("unlabeled", {}).get(split, 0))
 
     def read_group(self, k: int, columns: Sequence[str] | None = None) -> pa.Table:
         """Row group ``k`` of the manifest (only that group's column chunks are read), checked
@@ -261,7 +267,7 @@ def _count(value: object) -> bool:
 
 
 def _check_columns(path: AnyPath, schema: pa.Schema, version: int) -> None:
-    required = MANIFEST_SCHEMA.names if version == FORMAT_VERSION else REQUIRED_COLUMNS
+    required = MANIFEST_SCHEMA.names if version >= 2 else REQUIRED_COLUMNS
     missing = [n for n in required if n not in schema.names]
     if missing:
         raise InputError(f"{path}: manifest lacks columns {missing}")

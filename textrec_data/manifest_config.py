@@ -15,6 +15,9 @@ from textrec_data.sources import DEFAULT_FORMAT, Source
 from textrec_data.storage import as_path, is_url
 
 SPLIT_MODES = ("auto", "train", "val", "test")
+#: What ``--unlabeled`` does with a word without transcription (``###``; a crop without GT):
+#: reject it (reason ``placeholder``), or keep it as a row with null ``text`` and ``label``.
+UNLABELED_MODES = ("reject", "keep")
 
 #: What the manifest stage writes into --out (and all that --overwrite replaces); the last two
 #: are the directories of parts of a manifest written as parts (textrec_data.sharded).
@@ -42,6 +45,7 @@ class ManifestConfig:
     engine: str = "local"  # local | dask (textrec_data.engines)
     rows_per_part: int | None = None  # None: one file (local engine), else about N rows a part
     address: str | None = None  # the engine's cluster (dask: tcp://host:8786)
+    unlabeled: str = "reject"  # UNLABELED_MODES
 
 
 def validate_config(config: ManifestConfig, source: Source | None = None) -> Charset | None:
@@ -52,6 +56,10 @@ def validate_config(config: ManifestConfig, source: Source | None = None) -> Cha
         check_value("--rows-per-part", config.rows_per_part, Bound(1))
     if config.split not in SPLIT_MODES:
         raise InputError(f"--split {config.split!r}: expected one of {SPLIT_MODES}")
+    if config.unlabeled not in UNLABELED_MODES:
+        raise InputError(f"--unlabeled {config.unlabeled!r}: expected one of {UNLABELED_MODES}")
+    if config.format == "images" and config.unlabeled != "keep":
+        raise InputError("--format images: its crops have no labels: pass --unlabeled keep")
     if config.case not in CASE_POLICIES:
         raise InputError(f"--case {config.case!r}: expected one of {CASE_POLICIES}")
     if not 0.0 <= config.val_fraction < 1.0:

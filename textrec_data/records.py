@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 #: The closed set of reasons a record can be rejected for, by its source or by the manifest stage.
 REJECT_REASONS: dict[str, str] = {
-    "placeholder": "transcription is `###` (or any all-`#` string): illegible word, always "
-    "rejected",
+    "placeholder": "transcription is `###` (or any all-`#` string): illegible word, rejected "
+    "unless `--unlabeled keep` keeps it as an unlabeled row",
     "blank_line": "the line is empty or only whitespace",
     "encoding": "the line (or the whole file, e.g. UTF-16; an LMDB label) is not valid UTF-8",
     "malformed": "the line or record lacks its fields: IC15 fewer than 8 commas, IC13 fewer than "
@@ -47,24 +47,26 @@ class Origin:
 @dataclass(frozen=True)
 class SceneWord:
     """A word to cut from scene image ``image`` (a path; None when no such image exists) by its
-    ``quad`` = (x1, y1, ..., x4, y4). ``image_id`` names the scene (and decides its split)."""
+    ``quad`` = (x1, y1, ..., x4, y4). ``image_id`` names the scene (and decides its split).
+    ``text`` None: the word has no transcription (ICDAR's ``###``): an unlabeled word."""
 
     origin: Origin
     image_id: str
     image: str | None
     quad: tuple[float, ...]
-    text: str
+    text: str | None
 
 
 @dataclass(frozen=True)
 class CroppedWord:
     """An already cropped word: ``image`` is the encoded crop's bytes or its file's path (None
-    when no such file exists). ``image_id`` names the crop (and decides its split)."""
+    when no such file exists). ``image_id`` names the crop (and decides its split). ``text``
+    None: no transcription (``###`` in a list, a crop of a folder without GT)."""
 
     origin: Origin
     image_id: str
     image: bytes | str | None
-    text: str
+    text: str | None
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,16 @@ MAX_QUAD_EXTENT = 4
 
 @dataclass(frozen=True)
 class WordRules:
-    """How words become rows: label case policy, the --charset filter, and the split."""
+    """How words become rows: label case policy, the --charset filter, the split, and what
+    becomes of a word without transcription (``unlabeled``: ``reject`` as ``placeholder``, or
+    ``keep`` as a row whose ``text`` and ``label`` are null)."""
 
     case: str = "keep"
     charset: Charset | None = None
     split: str = "auto"
     seed: int = 0
     val_fraction: float = 0.1
+    unlabeled: str = "reject"
 
     def label(self, text: str) -> str | None:
         """The label of ``text`` under the case policy; None when outside the charset."""
@@ -95,6 +98,8 @@ def process(
         check_utf8(_names(record))
         if isinstance(record, Reject):
             outcome: dict | str = record.reason
+        elif record.text is None and rules.unlabeled != "keep":
+            outcome = "placeholder"  # a word without transcription (default: rejected)
         elif record.image is None:
             outcome = "missing_image"
         elif isinstance(record, CroppedWord):
@@ -129,8 +134,8 @@ def _word_row(
     crop, and its bytes when they are stored as they are), or the reason it is rejected."""
     if image is None:
         return "unreadable_image"
-    label = rules.label(word.text)
-    if label is None:
+    label = None if word.text is None else rules.label(word.text)
+    if label is None and word.text is not None:
         return "out_of_charset"
     cut = _cut(word, image, label)
     if isinstance(cut, str):
@@ -157,7 +162,7 @@ def _word_row(
 
 
 def _cut(
-    word: SceneWord | CroppedWord, image: np.ndarray, label: str
+    word: SceneWord | CroppedWord, image: np.ndarray, label: str | None
 ) -> tuple[tuple[float, ...] | None, np.ndarray] | str:
     """The word's quad and upright crop (a cropped word: no quad, the whole image), or a reject
     reason."""

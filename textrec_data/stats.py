@@ -25,10 +25,12 @@ SHEET_TAG = "textrec"
 
 
 def manifest_stats(path: str | Path) -> dict:
-    """Counts by split and reject reason, character frequencies, label/crop percentiles."""
+    """Counts by split (and of them, unlabeled rows) and reject reason, character frequencies,
+    label/crop percentiles (labels: of the labelled rows)."""
     info = read_manifest_info(path)
     table = info.read_columns(["split", "label", "crop_h", "crop_w"]).to_pandas()
-    lengths = table["label"].str.len()
+    unlabeled = table["label"].isna()
+    lengths = table["label"][~unlabeled].str.len()
 
     def pct(series: pd.Series) -> dict:
         if series.empty:
@@ -36,7 +38,7 @@ def manifest_stats(path: str | Path) -> dict:
         return {f"p{p}": float(np.percentile(series, p)) for p in PERCENTILES}
 
     chars: Counter[str] = Counter()
-    for label in table["label"]:
+    for label in table["label"][~unlabeled]:
         chars.update(label)
     counts = info.metadata.get("counts", {})
     return {
@@ -44,6 +46,9 @@ def manifest_stats(path: str | Path) -> dict:
         "rows": info.num_rows,
         "row_groups": len(info.row_group_rows),
         "splits": {str(k): int(v) for k, v in table["split"].value_counts().sort_index().items()},
+        "unlabeled": {
+            str(k): int(v) for k, v in table["split"][unlabeled].value_counts().sort_index().items()
+        },
         "rejects": counts.get("reasons", {}),
         "gt_lines": counts.get("gt_lines"),
         "case": info.charset.case,
@@ -55,14 +60,14 @@ def manifest_stats(path: str | Path) -> dict:
     }
 
 
-def sample_rows(path: str | Path, n: int, seed: int = 0) -> list[tuple[str, str, bytes]]:
-    """``n`` random (row id ``image_id:line_no``, label, PNG crop) rows, reading one row group
-    at a time."""
+def sample_rows(path: str | Path, n: int, seed: int = 0) -> list[tuple[str, str | None, bytes]]:
+    """``n`` random (row id ``image_id:line_no``, label (None: unlabeled), PNG crop) rows,
+    reading one row group at a time."""
     check_sample(n, seed)
     info = read_manifest_info(path)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(info.num_rows, size=min(n, info.num_rows), replace=False))
-    picked: list[tuple[str, str, bytes]] = []
+    picked: list[tuple[str, str | None, bytes]] = []
     start = 0
     columns = ["image_id", "line_no", "label", "crop"]
     for group, size in enumerate(info.row_group_rows):
@@ -112,7 +117,9 @@ def _is_sheet(path: Path) -> bool:
 
 
 def contact_sheet(
-    samples: list[tuple[str, str, bytes]], columns: int = 4, cell: tuple[int, int] = (256, 72)
+    samples: list[tuple[str, str | None, bytes]],
+    columns: int = 4,
+    cell: tuple[int, int] = (256, 72),
 ) -> tuple[Image.Image, list[str]]:
     """A grid of crops (height-normalised to fit the cell) with their labels underneath, and the
     ids of the samples whose crop does not decode (left out)."""
@@ -131,5 +138,6 @@ def contact_sheet(
         scale = min((cell_h - 24) / h, (cell_w - 8) / w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         sheet.paste(Image.fromarray(cv2.resize(crop, size)), (x + 4, y + 2))
-        draw.text((x + 4, y + cell_h - 20), label, fill="black", font=font)
+        caption = "(unlabeled)" if label is None else label
+        draw.text((x + 4, y + cell_h - 20), caption, fill="black", font=font)
     return sheet, unreadable

@@ -255,6 +255,9 @@ class ManifestStream(IterableDataset):
         images, widths, targets, lengths, labels = [], [], [], [], []
         skipped: dict[str, int] = {}
         for index, label, png, width in rows:
+            if label is None:  # an unlabeled row (manifest format 3): nothing for CTC to learn
+                skipped["unlabeled"] = skipped.get("unlabeled", 0) + 1
+                continue
             if not label or self.charset.missing(label):
                 reason = "out_of_charset" if label else "empty_label"
                 skipped[reason] = skipped.get(reason, 0) + 1

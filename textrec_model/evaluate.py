@@ -88,19 +88,23 @@ class EvalConfig:
 
 def _read_split(
     path: str, split: str, subset: set[str] | None = None
-) -> tuple[list[SplitRow], str]:
-    """The rows of ``split`` (whose image stem is in ``subset``, if given) and the manifest's
-    case policy."""
+) -> tuple[list[SplitRow], str, int]:
+    """The labelled rows of ``split`` (whose image stem is in ``subset``, if given), the
+    manifest's case policy and how many unlabeled rows were passed over. A split without
+    labels is refused."""
     info = read_manifest_info(path)
-    if info.split_count(split) == 0:
+    if info.split_count(split) == info.unlabeled_count(split):
         have = info.metadata.get("counts", {}).get("splits", {})
-        raise InputError(f"{path}: no rows in split {split!r} (splits: {have or 'none'})")
+        raise InputError(
+            f"{path}: no rows in split {split!r} with a label (splits: {have or 'none'})"
+        )
     keep = None if subset is None else (lambda row: _stem(row) in subset)
-    rows = list(split_rows([path], split, keep))
+    every = list(split_rows([path], split, keep, labelled=False))
+    rows = [row for row in every if row.label is not None]
     if not rows and subset is None:  # the footer's counts said otherwise (a subset that
         # matches nothing is reported by _subset_report): never score an empty split
         raise InputError(f"{path}: no rows in split {split!r}")
-    return rows, info.charset.case
+    return rows, info.charset.case, len(every) - len(rows)
 
 
 def _stem(row: SplitRow) -> str:
@@ -135,7 +139,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon, config.rotate)
     listed = set(read_subset(config.subset)) if config.subset else None
-    rows, manifest_case = _read_split(config.manifest, config.split, listed)
+    rows, manifest_case, unlabeled = _read_split(config.manifest, config.split, listed)
     stems = [_stem(row) for row in rows]
     subset = _subset_report(config, listed, stems) if listed is not None else None
     out.mkdir(parents=True, exist_ok=True)
@@ -155,6 +159,7 @@ def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
         "split": config.split,
         "subset": subset,
         **metrics.figures(),
+        "unlabeled_skipped": unlabeled,
         "unreadable_crops": [f"{r.image_id}:{r.line_no}" for r in rows if r.index in unreadable],
         "subsets": {"alphanumeric": asdict(metrics.alphanumeric)},
         "decoder": config.decoder if not lexicon else f"{config.decoder}+lexicon",

@@ -49,16 +49,18 @@ def split_rows(
     keep: Callable[[SplitRow], bool] | None = None,
     shard: int = 0,
     shards: int = 1,
+    labelled: bool = True,
 ) -> Iterator[SplitRow]:
     """The rows of ``split``, in manifest order, read one row group at a time; only those with
-    ``index % shards == shard`` (one rank's share) and, with ``keep``, those it keeps."""
+    ``index % shards == shard`` (one rank's share) and, with ``keep``, those it keeps. Rows
+    without a label (unlabeled rows) are passed over unless ``labelled`` is False."""
     index = 0
     for manifest in manifests:
         info = read_manifest_info(manifest)
         for group in range(len(info.groups)):
             part = info.read_group(group, _COLUMNS).to_pydict()
             for j, row_split in enumerate(part["split"]):
-                if row_split != split:
+                if row_split != split or (labelled and part["label"][j] is None):
                     continue
                 row = SplitRow(index, *(part[c][j] for c in _COLUMNS[1:]))
                 index += 1

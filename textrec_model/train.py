@@ -141,10 +141,11 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     out = Path(config.out)
     probe = ManifestStream(config.manifests, config.train_split, StreamConfig())
     for split in (config.train_split, config.val_split):
-        if sum(info.split_count(split) for info in probe.infos) == 0:
+        if sum(info.split_count(split) - info.unlabeled_count(split) for info in probe.infos) == 0:
             raise InputError(
-                f"{config.manifests[0]}: no rows in split {split!r} (training needs both "
-                f"{config.train_split!r} and {config.val_split!r} rows among its manifests)"
+                f"{config.manifests[0]}: no rows in split {split!r} with a label (training needs "
+                f"labelled {config.train_split!r} and {config.val_split!r} rows among its "
+                "manifests)"
             )
     per_epoch = steps_per_epoch(probe.split_rows, config.batch_size, dist_info.world_size)
     total_steps = _total_steps(config, per_epoch)

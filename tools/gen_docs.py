@@ -27,19 +27,22 @@ COLUMN_MEANINGS = {
     "image_id": "scene image stem (`img_12`), crop path without extension (`test/word_1`), or "
     "`LMDB-folder/000000012`",
     "image_path": "the image file as resolved at build time (null: LMDB bytes)",
-    "gt_path": "where the word came from: the GT file, list, JSON or LMDB folder",
-    "line_no": "1-based line, sample or annotation number in `gt_path`",
+    "gt_path": "where the word came from: the GT file, list, JSON, LMDB folder or folder of crops",
+    "line_no": "1-based line, sample or annotation number in `gt_path` (`images`: the file's "
+    "number in the folder's order)",
     "quad": "x1,y1,...,x4,y4 as in the GT (IC13 boxes and polygons: the quad cut); null for a "
     "pre-cropped word",
-    "text": "transcription exactly as in the GT (BOM/CR/LF removed, word-list quoting undone, NFC)",
-    "label": "training target after the `--case` policy",
+    "text": "transcription exactly as in the GT (BOM/CR/LF removed, word-list quoting undone, "
+    "NFC); null in an unlabeled row",
+    "label": "training target after the `--case` policy; null in an unlabeled row (a word "
+    "without transcription kept by `--unlabeled keep`, a crop of `--format images`)",
     "split": "train / val / test",
     "crop": "the word image, colour, native resolution: PNG of the rectified crop, or a "
     "pre-cropped word's own PNG/JPEG bytes",
     "crop_h": "crop height in pixels",
     "crop_w": "crop width in pixels",
     "source": "the format read (`--format` name): `icdar15`, `wordcrops`, `tsv`, `lmdb`, "
-    "`icdar13`, `cocotext`, `textocr`",
+    "`icdar13`, `cocotext`, `textocr`, `images`",
 }
 
 

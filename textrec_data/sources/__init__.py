@@ -13,6 +13,7 @@ from textrec_data.sources.cocojson import CocoTextSource, TextOcrSource
 from textrec_data.sources.detect import detect_format
 from textrec_data.sources.icdar13 import Icdar13Source
 from textrec_data.sources.icdar15 import Icdar15Source
+from textrec_data.sources.imagefolder import ImageFolderSource
 from textrec_data.sources.lmdb_dataset import LmdbSource
 from textrec_data.sources.wordlists import TsvSource, WordCropsSource
 
@@ -29,6 +30,7 @@ SOURCES: dict[str, Callable[[str | None, str], Source]] = {
         Icdar13Source,
         CocoTextSource,
         TextOcrSource,
+        ImageFolderSource,
     )
 }
 DEFAULT_FORMAT = Icdar15Source.name

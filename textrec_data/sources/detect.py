@@ -36,8 +36,9 @@ _IMAGE_NAME = re.compile(r"\.(" + "|".join(e[1:] for e in IMAGE_EXTENSIONS) + r"
 
 
 def _well_formed(result: GTWord | GTReject) -> bool:
-    """A parsed GT line of the right shape (a word, or a placeholder / empty transcription)."""
-    return isinstance(result, GTWord) or result.reason in ("placeholder", "empty_label")
+    """A parsed GT line of the right shape (a word, ``###`` included, or an empty
+    transcription)."""
+    return isinstance(result, GTWord) or result.reason == "empty_label"
 
 
 def _is_ic15(line: str) -> bool:

@@ -21,7 +21,8 @@ _BOX_LINE = re.compile(r"^\s*([^\s,]+)[\s,]+([^\s,]+)[\s,]+([^\s,]+)[\s,]+([^\s,
 
 
 def parse_ic13_line(line: str, line_no: int) -> GTWord | GTReject:
-    """Parse one decoded ICDAR 2013 GT line (without its line ending)."""
+    """Parse one decoded ICDAR 2013 GT line (without its line ending); ``"###"``: a word
+    without transcription (text None), as in ICDAR 2015."""
     if not line.strip():
         return GTReject(line_no, line, "blank_line")
     match = _BOX_LINE.match(line)
@@ -34,9 +35,10 @@ def parse_ic13_line(line: str, line_no: int) -> GTWord | GTReject:
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
         return GTReject(line_no, line, "bad_coordinates")
     text, reason = transcription(match.group(5))
-    if reason is not None:
+    if reason not in (None, "placeholder"):
         return GTReject(line_no, line, reason)
-    return GTWord(line_no, line, (x1, y1, x2, y1, x2, y2, x1, y2), text)
+    quad = (x1, y1, x2, y1, x2, y2, x1, y2)
+    return GTWord(line_no, line, quad, None if reason == "placeholder" else text)
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,13 @@ _GT_NAME = re.compile(r"^gt_(?P<stem>.+)\.txt$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class GTWord:
-    """A parsed GT line: ``quad`` = (x1, y1, ..., x4, y4), ``text`` verbatim (NFC)."""
+    """A parsed GT line: ``quad`` = (x1, y1, ..., x4, y4), ``text`` verbatim (NFC); None for
+    an illegible word (``###``: a word without transcription)."""
 
     line_no: int
     raw: str
     quad: tuple[float, ...]
-    text: str
+    text: str | None
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def parse_gt_line(line: str, line_no: int, require_text: bool = True) -> GTWord 
     """Parse one decoded GT line (without its line ending).
 
     ``require_text=False`` (quads to recognize, e.g. a detector's output) also takes lines of
-    just 8 coordinates, and empty transcriptions, as words with text ``""``."""
+    just 8 coordinates, and empty transcriptions, as words with text ``""``. An illegible word
+    (``###``) is a word with text None: the manifest stage rejects it as ``placeholder`` or
+    keeps it unlabeled (``--unlabeled``)."""
     if not line.strip():
         return GTReject(line_no, line, "blank_line")
     parts = line.split(",", 8)
@@ -69,7 +72,7 @@ def parse_gt_line(line: str, line_no: int, require_text: bool = True) -> GTWord 
         return GTReject(line_no, line, "bad_coordinates")
     text = normalize_text(parts[8])
     if is_placeholder(text):
-        return GTReject(line_no, line, "placeholder")
+        return GTWord(line_no, line, quad, None)
     if not text.strip() and require_text:
         return GTReject(line_no, line, "empty_label")
     return GTWord(line_no, line, quad, text)

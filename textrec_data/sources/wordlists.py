@@ -99,9 +99,10 @@ class WordCropsSource:
         if not line.text.strip():
             return Reject(origin, "blank_line")
         name, text, reason = self.parse(line.text)
-        if reason is not None:
+        if reason not in (None, "placeholder"):
             return Reject(origin, reason)
-        return CroppedWord(origin, crop_id(name), existing_file(images / name), text)
+        label = None if reason == "placeholder" else text  # ``###``: a crop without label
+        return CroppedWord(origin, crop_id(name), existing_file(images / name), label)
 
 
 def crop_id(name: str) -> str:

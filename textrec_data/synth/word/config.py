@@ -22,7 +22,8 @@ class WordConfig:
     blur, resolution loss, noise and JPEG artefacts. ``crops``: tight rectified quads (jittered
     under ``render=scene``), loose axis-aligned boxes with margin, or a mix (``loose_rate``).
     ``fonts``: folders of TTF/OTF files (none: the scene mode's fonts); ``backgrounds``: a
-    folder of photos (none: generated backgrounds)."""
+    folder of photos (none: generated backgrounds). ``labels`` False: the words are written
+    without their text (unlabeled rows, for a teacher to read)."""
 
     words: int = 1000
     seed: int = 0
@@ -35,6 +36,7 @@ class WordConfig:
     loose_rate: float = 0.5
     text_config: TextConfig = field(default_factory=TextConfig)
     chunk: int = 512  # words per unit of work
+    labels: bool = True  # False (--no-labels): unlabeled rows, text and label null
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming an impossible setting."""

@@ -78,7 +78,8 @@ class SynthWordsSource:
             if not ok:  # pragma: no cover - OpenCV does not fail on a non-empty uint8 image
                 raise RuntimeError(f"BMP encoding failed for synthetic word {k}")
             origin = Origin(SOURCE_PATH, k + 1, text)
-            records.append(CroppedWord(origin, f"word_{k + 1}", data.tobytes(), text))
+            label = text if self.config.labels else None
+            records.append(CroppedWord(origin, f"word_{k + 1}", data.tobytes(), label))
         return records
 
 
