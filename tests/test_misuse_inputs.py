@@ -74,7 +74,7 @@ def _column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
     ("name", "values", "words"),
     [("crop_h", lambda t: pa.array([str(v) for v in t["crop_h"].to_pylist()]), "'crop_h' is"),
      ("crop", lambda t: pa.array(range(t.num_rows)), "'crop' is"),
-     ("label", lambda t: pa.array([None] * t.num_rows, pa.string()), "null values in column"),
+     ("label", lambda t: pa.array([None] * t.num_rows, pa.string()), "unlabeled rows: corrupt"),
      ("crop", lambda t: pa.array([None] * t.num_rows, pa.binary()), "null values in column")],
     ids=["crop_h as strings", "crop as integers", "null labels", "null crops"],
 )  # fmt: skip

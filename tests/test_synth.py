@@ -97,10 +97,10 @@ def test_gt_agrees_with_project_parser(dataset):
         parsed = parse_gt_bytes(path.read_bytes())
         assert len(parsed) == len(expected)
         for item, text in zip(parsed, expected, strict=True):
-            if text == PLACEHOLDER:
-                assert item.reason == "placeholder"
-            else:
-                assert isinstance(item, GTWord) and item.text == text
+            assert isinstance(item, GTWord)
+            # an illegible word (###) parses as a word without text: kept unlabeled or rejected
+            # as a placeholder by the manifest stage (--unlabeled)
+            assert item.text == (None if text == PLACEHOLDER else text)
 
 
 def test_quads_inside_image_clockwise_from_top_left(dataset):

@@ -57,8 +57,15 @@ MANIFEST_SCHEMA = pa.schema(
 )
 #: Columns every readable manifest has (version 1 lacks ``source``).
 REQUIRED_COLUMNS = tuple(n for n in MANIFEST_SCHEMA.names if n != "source")
-#: Columns that hold a value in every row (the others may be null from version 2 on).
+#: Columns that hold a value in every row (the others may be null from version 2 on; ``text``
+#: and ``label`` from version 3 on, in unlabeled rows).
 NEVER_NULL = ("image_id", "text", "label", "split", "crop", "crop_h", "crop_w")
+
+
+def never_null(version: int) -> tuple[str, ...]:
+    """The columns of :data:`NEVER_NULL` a manifest of format ``version`` holds no null in."""
+    return NEVER_NULL if version < 3 else tuple(c for c in NEVER_NULL if c not in ("text", "label"))
+
 
 REJECTS_SCHEMA = pa.schema(
     [
@@ -172,7 +179,7 @@ class ManifestInfo:
                 f"{file}: row group {index} has {table.num_rows} rows, the manifest lists "
                 f"{self.row_group_rows[k]}: corrupt textrec metadata"
             )
-        for name in NEVER_NULL:
+        for name in never_null(self.metadata["format_version"]):
             if name in table.column_names and table[name].null_count:
                 raise InputError(
                     f"{file}: row group {index}: {table[name].null_count} null values in "
@@ -277,21 +284,36 @@ def _check_columns(path: AnyPath, schema: pa.Schema, version: int) -> None:
             raise InputError(f"{path}: column {name!r} is {found}, a manifest's is {expected}")
 
 
-def _check_nulls(path: AnyPath, parquet: pq.ParquetFile) -> None:
-    """Refuse a file whose footer statistics count nulls in a column of :data:`NEVER_NULL` (a
-    file without statistics is checked as each row group is read)."""
-    names = parquet.schema_arrow.names
+def _check_nulls(path: AnyPath, parquet: pq.ParquetFile, version: int) -> int:
+    """Refuse a file whose footer statistics count nulls in a column of :func:`never_null` (a
+    file without statistics is checked as each row group is read); the labels it leaves null
+    (its unlabeled rows, by those statistics)."""
+    names, checked = parquet.schema_arrow.names, never_null(version)
+    null_labels = 0
     for g in range(parquet.num_row_groups):
         group = parquet.metadata.row_group(g)
         for c in range(group.num_columns):
             column = group.column(c)
             name = column.path_in_schema
             stats = column.statistics
-            if name in NEVER_NULL and name in names and stats is not None and stats.null_count:
+            if name in checked and name in names and stats is not None and stats.null_count:
                 raise InputError(
                     f"{path}: row group {g}: {stats.null_count} null values in column {name!r} "
                     "(every row of a manifest has one)"
                 )
+            if name == "label" and stats is not None:
+                null_labels += stats.null_count or 0
+    return null_labels
+
+
+def _check_unlabeled(path: AnyPath, metadata: dict, null_labels: int) -> None:
+    """Refuse a manifest whose null labels are not the unlabeled rows its metadata counts."""
+    counted = sum(metadata.get("counts", {}).get("unlabeled", {}).values())
+    if null_labels != counted:
+        raise InputError(
+            f"{path}: {null_labels} null values in column 'label', the metadata counts "
+            f"{counted} unlabeled rows: corrupt manifest"
+        )
 
 
 def _same_kind(expected: pa.DataType, found: pa.DataType) -> bool:
@@ -339,7 +361,7 @@ def _read_file_info(path: AnyPath) -> ManifestInfo:
         raise InputError(f"{path}: Parquet file without textrec metadata: not a textrec manifest")
     metadata, charset = _checked_metadata(path, raw)
     _check_columns(path, parquet.schema_arrow, metadata["format_version"])
-    _check_nulls(path, parquet)
+    _check_unlabeled(path, metadata, _check_nulls(path, parquet, metadata["format_version"]))
     groups = tuple(parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups))
     refs = tuple((path, i) for i in range(len(groups)))
     rows = parquet.metadata.num_rows
@@ -357,6 +379,7 @@ def _read_dir_info(directory: AnyPath) -> ManifestInfo:
     # Local parts: each footer is checked now (cheap); on object storage the first, and each
     # row group when it is read (a request per part would cost more than the check is worth).
     local = isinstance(directory, Path)
+    null_labels = 0
     for part in parts if local else parts[:1]:
         file = directory / part["file"]
         try:
@@ -364,13 +387,15 @@ def _read_dir_info(directory: AnyPath) -> ManifestInfo:
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{file}: not a readable Parquet file ({exc})") from exc
         _check_columns(file, footer.schema_arrow, metadata["format_version"])
-        _check_nulls(file, footer)
+        null_labels += _check_nulls(file, footer, metadata["format_version"])
         found = [footer.metadata.row_group(i).num_rows for i in range(footer.num_row_groups)]
         if found != part["row_groups"]:
             raise InputError(
                 f"{file}: row groups of {found} rows, {PARTS_METADATA} lists "
                 f"{part['row_groups']}: corrupt textrec metadata"
             )
+    if local:
+        _check_unlabeled(meta_path, metadata, null_labels)
     rows = tuple(int(n) for part in parts for n in part["row_groups"])
     refs = tuple(
         (directory / part["file"], i) for part in parts for i in range(len(part["row_groups"]))
