@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,6 +58,14 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
     metadata."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
+    with claim_export(checkpoint, out):
+        return write_export(load_source(checkpoint), checkpoint, Path(out), fmt)
+
+
+@contextmanager
+def claim_export(checkpoint: str | Path, out: str | Path) -> Iterator[None]:
+    """Hold ``out`` (one writer at a time) once it is known to be apart from ``checkpoint``
+    and either absent or an earlier textrec export (InputError otherwise)."""
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
@@ -67,7 +77,7 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
                 f"{out}: --out exists and is not a textrec export; textrec never replaces "
                 "what it did not make: choose another --out"
             )
-        return write_export(load_source(checkpoint), checkpoint, out, fmt)
+        yield
 
 
 def load_source(checkpoint: str | Path) -> Checkpoint:
