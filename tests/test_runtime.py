@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from manifest_factory import write_manifest
+from test_shipped import CROPS, TRUTH
 
 from pipelines.export import command as export_command
 from textrec_data.errors import InputError
@@ -17,7 +19,6 @@ from textrec_data.preprocess import decode_crop
 from textrec_model.onnx_cache import cache_dir
 from textrec_model.recognizer import Recognizer
 from textrec_model.train import TrainConfig, train
-from test_shipped import CROPS, TRUTH
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +73,6 @@ def test_int8_export_is_calibrated_and_readable(tiny, tmp_path):
     calibration = ["--calibration", f"{tiny['manifest']}:train", "--calibration-crops", "16"]
     made = CliRunner().invoke(export_command, [*args, *calibration])
     assert made.exit_code == 0, made.output
-    import onnx
-
     ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
     int8 = Recognizer.from_onnx(out).predict(tiny["crops"])
