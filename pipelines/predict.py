@@ -17,7 +17,9 @@ from textrec_model.predict import (
 )
 from textrec_model.recognizer import (
     DECODERS,
+    DEFAULT_RUNTIME,
     ROTATIONS,
+    RUNTIMES,
     DecodeConfig,
     Recognizer,
     read_lexicon,
@@ -47,10 +49,20 @@ from textrec_model.recognizer import (
     "the most confident reading wins.",
 )  # fmt: skip
 @click.option("--lexicon", type=click.Path(), help="Word list: answer with lexicon words only.")
+@click.option(
+    "--runtime", type=click.Choice(RUNTIMES), default=DEFAULT_RUNTIME, show_default=True,
+    help="What runs --checkpoint or the shipped model: ONNX Runtime (exported once into "
+    "$XDG_CACHE_HOME/textrec/onnx) or PyTorch. Same texts; onnx is faster on a CPU.",
+)  # fmt: skip
+@click.option(
+    "--threads", default=0, show_default=True,
+    help="Intra-op threads of the runtime (0: its default, one per core).",
+)  # fmt: skip
 @user_errors
 def command(
-    crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, rotate, lexicon
-):
+    crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, rotate, lexicon,
+    runtime, threads,
+):  # fmt: skip
     """Recognize word-crop images (CROPS...), or with --images/--gt the words of scene images,
     cropped by their quads exactly as `textrec manifest` does. GT lines may omit the
     transcription (8 coordinates: a detector's output); `###` and unusable lines are skipped
@@ -66,7 +78,7 @@ def command(
     ]  # fmt: skip
     if out:
         check_records_out(out, inputs)  # before the work; again under a lock when writing
-    recognizer = Recognizer.load(checkpoint, onnx, batch_size)
+    recognizer = Recognizer.load(checkpoint, onnx, batch_size, runtime, threads)
     decode = DecodeConfig(decoder, beam_width, read_lexicon(lexicon) if lexicon else None, rotate)
     if crops:
         sources, images_in = load_crop_files(crops)

@@ -11,13 +11,13 @@ need them are skipped without them.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from fixture_words import CROPS
 
 from textrec_data.charset import Charset
 from textrec_data.preprocess import InputSpec, pad_batch, resized_width, scale_crop
@@ -29,7 +29,6 @@ from textrec_model.pretrained.ppocr_v6 import CHARACTER_FILES, lcnetv4_state_dic
 from textrec_model.recognizer import Recognizer
 from textrec_model.transfer import init_model
 
-CROPS = Path(__file__).parent / "fixtures" / "easyocr_crops"
 #: Largest differences allowed between ONNX Runtime and torch (float32 CPU kernels): of the
 #: graph's output probabilities, and of the logits before its softmax (up to ~30 in size; seen:
 #: 2.4e-4 small, 4.9e-4 tiny, probabilities 1.3e-5).

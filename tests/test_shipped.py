@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
+from fixture_words import CROPS, TRUTH
 
 from pipelines.eval import command as eval_command
 from pipelines.manifest import command as manifest_command
@@ -18,17 +19,6 @@ from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import alnum_fold
 from textrec_model.predictor import DecodeConfig, crop_turns
 from textrec_model.recognizer import SHIPPED_WEIGHTS, Recognizer
-
-CROPS = Path(__file__).parent / "fixtures" / "easyocr_crops"
-#: The words tests/fixtures/make_easyocr_fixture.py rendered into those crops.
-TRUTH = {
-    "hello": "Hello",
-    "textrec": "textrec",
-    "ocr2024": "OCR-2024",
-    "price": "$12.50",
-    "apache": "Apache",
-    "seven": "7",
-}
 
 
 def _fixture_crop(name: str) -> np.ndarray:

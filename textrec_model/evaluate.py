@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from rapidfuzz.distance import Levenshtein
 
 from textrec_data.atomic import atomic_file
-from textrec_data.bounds import check_value
+from textrec_data.bounds import check_choice, check_value
 from textrec_data.charset import apply_case
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
@@ -32,7 +32,13 @@ from textrec_data.preprocess import decode_crop
 from textrec_data.subset import name_stem, read_subset
 from textrec_model.metrics import alnum_fold, char_confusions
 from textrec_model.predictor import BATCH_SIZE, DEFAULT_BATCH_SIZE, DecodeConfig
-from textrec_model.recognizer import Recognizer, read_lexicon
+from textrec_model.recognizer import (
+    DEFAULT_RUNTIME,
+    RUNTIMES,
+    THREADS,
+    Recognizer,
+    read_lexicon,
+)
 from textrec_model.scoring import SplitRow, score, spellable, split_rows
 
 PREDICTIONS_SCHEMA = pa.schema(
@@ -69,10 +75,14 @@ class EvalConfig:
     onnx: str | None = None
     subset: str | None = None
     rotate: str = "none"
+    runtime: str = DEFAULT_RUNTIME
+    threads: int = 0
 
     def __post_init__(self) -> None:
         """Refuse unusable options by name (decoder, beam width, rotate: :class:`DecodeConfig`)."""
         check_value("--batch-size", self.batch_size, BATCH_SIZE)
+        check_choice("--runtime", self.runtime, RUNTIMES)
+        check_value("--threads", self.threads, THREADS)
         DecodeConfig(self.decoder, self.beam_width, rotate=self.rotate)
 
     def inputs(self) -> list[tuple[str, str | None]]:
@@ -135,7 +145,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
 
 
 def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
-    recognizer = Recognizer.load(config.checkpoint, config.onnx, config.batch_size)
+    recognizer = Recognizer.load(
+        config.checkpoint, config.onnx, config.batch_size, config.runtime, config.threads
+    )
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon, config.rotate)
     listed = set(read_subset(config.subset)) if config.subset else None

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,6 +58,14 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
     metadata."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {EXPORT_FORMATS}")
+    with claim_export(checkpoint, out):
+        return write_export(load_source(checkpoint), checkpoint, Path(out), fmt)
+
+
+@contextmanager
+def claim_export(checkpoint: str | Path, out: str | Path) -> Iterator[None]:
+    """Hold ``out`` (one writer at a time) once it is known to be apart from ``checkpoint``
+    and either absent or an earlier textrec export (InputError otherwise)."""
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
@@ -67,12 +77,14 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
                 f"{out}: --out exists and is not a textrec export; textrec never replaces "
                 "what it did not make: choose another --out"
             )
-        loaded = _pretrained(str(checkpoint)) if named else Checkpoint.load(checkpoint)
-        return _write_export(loaded, checkpoint, out, fmt)
+        yield
 
 
-def _pretrained(name: str) -> Checkpoint:
-    """Pretrained ``name`` as a checkpoint, or an InputError naming it."""
+def load_source(checkpoint: str | Path) -> Checkpoint:
+    """A checkpoint file, or a pretrained name as a checkpoint (InputError naming it)."""
+    if not is_named_source(str(checkpoint)):
+        return Checkpoint.load(checkpoint)
+    name = str(checkpoint)
     try:
         state = pretrained_checkpoint(name)
     except (ValueError, ImportError) as exc:
@@ -101,7 +113,9 @@ def is_export(path: Path) -> bool:
     return any(entry.key == METADATA_KEY for entry in proto.metadata_props)
 
 
-def _write_export(loaded: Checkpoint, checkpoint: str | Path, out: Path, fmt: str) -> dict:
+def write_export(loaded: Checkpoint, checkpoint: str | Path, out: Path, fmt: str) -> dict:
+    """Write ``loaded`` (read from ``checkpoint``) to ``out`` in ``fmt``, atomically, without
+    the checks of :func:`export_model` (a cache writes its own files); returns the metadata."""
     model = loaded.build_model(checkpoint)
     meta = export_metadata(loaded, model, checkpoint)
     if fmt == "weights":
@@ -121,10 +135,8 @@ def _write_export(loaded: Checkpoint, checkpoint: str | Path, out: Path, fmt: st
 
 
 def _export_onnx(model: RecognitionModel, example: torch.Tensor, meta: dict, path: Path) -> None:
-    try:
-        import onnx
-    except ImportError as exc:
-        raise InputError("--format onnx needs onnx: pip install 'textrec[onnx]'") from exc
+    import onnx  # imported when used: `textrec manifest` never loads it
+
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -146,10 +158,8 @@ def _export_onnx(model: RecognitionModel, example: torch.Tensor, meta: dict, pat
 def open_onnx(path: str | Path, threads: int = 0) -> tuple[object, Charset, InputSpec, int]:
     """An ONNX Runtime session of a textrec export, with its charset, input spec and width cap;
     :class:`InputError` names the file when it is missing, unreadable or not a textrec export."""
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise InputError("ONNX models need onnxruntime: pip install 'textrec[onnx]'") from exc
+    import onnxruntime as ort
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: ONNX model not found")

@@ -264,8 +264,9 @@ class Predictor:
     def from_onnx(
         cls, path: str | Path, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0
     ) -> Predictor:
-        """Over a ``textrec export --format onnx`` file (charset and input size in its
-        metadata), run by ONNX Runtime with ``threads`` threads (0: its default)."""
+        """Over a ``textrec export --format onnx`` file (float32 or int8; charset and input
+        size in its metadata), run by ONNX Runtime with ``threads`` intra-op threads (0: its
+        default, one per physical core). Batches are those of :meth:`inputs`, as for PyTorch."""
         session, charset, spec, max_width = open_onnx(path, threads)
 
         def run(images: np.ndarray) -> torch.Tensor:
@@ -273,20 +274,30 @@ class Predictor:
 
         return cls(run, charset, spec, max_width, batch_size)
 
-    def outputs(
+    def inputs(
         self, crops: Sequence[np.ndarray]
-    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
-        """Per width-bucketed batch: (indices into ``crops``, outputs ``(B, T, C)``, valid steps
-        ``(B,)``) for uint8 crops ``(H, W)`` (or ``(H, W, 3)`` for RGB models)."""
+    ) -> Iterator[tuple[list[int], np.ndarray, list[int]]]:
+        """Per width-bucketed batch: (indices into ``crops``, the model's float32 input
+        ``(B, C, H, W)``, the columns each crop is read over: its resized width, or its padded
+        width with ``spec.read_padding``) for uint8 crops ``(H, W)`` (or ``(H, W, 3)`` for RGB
+        models). What the runner reads, and what int8 calibration sees."""
         spec = self.spec
         widths = [resized_width(c.shape[0], c.shape[1], spec, self.max_width) for c in crops]
         padded = [padded_width(width, spec) for width in widths]
         max_columns = MAX_BATCH_VALUES // (spec.channels * spec.height)
         for index in batches_by_width(padded, self.batch_size, max_columns):
             scaled = [scale_crop(crops[i], widths[i], spec) for i in index]
-            outputs = self._run(pad_batch(scaled, spec, padded[index[0]]))
             read = padded if spec.read_padding else widths
-            steps = torch.tensor([spec.steps(read[i]) for i in index], dtype=torch.long)
+            yield index, pad_batch(scaled, spec, padded[index[0]]), [read[i] for i in index]
+
+    def outputs(
+        self, crops: Sequence[np.ndarray]
+    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+        """Per batch of :meth:`inputs`: (indices into ``crops``, outputs ``(B, T, C)``, valid
+        steps ``(B,)``)."""
+        for index, images, widths in self.inputs(crops):
+            outputs = self._run(images)
+            steps = torch.tensor([self.spec.steps(w) for w in widths], dtype=torch.long)
             yield index, outputs, steps.clamp(max=outputs.shape[1])
 
     def predict(

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
+from textrec_data.bounds import Bound, check_choice, check_value
 from textrec_data.errors import InputError
 from textrec_model.checkpoint import Checkpoint
+from textrec_model.onnx_cache import cached_onnx
 from textrec_model.predictor import (
     BATCH_SIZE,
     DECODERS,
@@ -27,8 +31,11 @@ from textrec_model.transfer import is_named_source
 __all__ = [
     "BATCH_SIZE",
     "DECODERS",
+    "DEFAULT_RUNTIME",
     "ROTATIONS",
+    "RUNTIMES",
     "SHIPPED_WEIGHTS",
+    "THREADS",
     "DecodeConfig",
     "Prediction",
     "Recognizer",
@@ -38,8 +45,24 @@ __all__ = [
 #: The recognizer textrec ships (docs/RESULTS.md, "The shipped model"): ``textrec export --format
 #: weights`` of the best fine-tuned IC15 model, inside the package.
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "textrec_ic15.pt"
+#: ``--runtime``: what runs a checkpoint (or the shipped model). ONNX Runtime reads the same
+#: texts as PyTorch (confidences within 1e-4, tests/test_runtime.py) and is faster on a CPU
+#: (docs/RESULTS.md, "Inference runtimes").
+RUNTIMES = ("onnx", "torch")
+DEFAULT_RUNTIME = "onnx"
+#: ``--threads``: intra-op threads of the runtime; 0 is its default (one per core).
+THREADS = Bound(0, 1024)
 #: Longest lexicon word: longer ones cannot be emitted by any allowed width (4096 px / 4).
 MAX_LEXICON_WORD = 1024
+
+
+def _shipped_weights() -> Path:
+    """:data:`SHIPPED_WEIGHTS`, or an InputError when this install lacks them."""
+    if not SHIPPED_WEIGHTS.is_file():
+        raise InputError(
+            f"{SHIPPED_WEIGHTS}: the shipped model is missing from this install; give --checkpoint"
+        )
+    return SHIPPED_WEIGHTS
 
 
 def read_lexicon(path: str | Path) -> tuple[str, ...]:
@@ -65,8 +88,8 @@ def read_lexicon(path: str | Path) -> tuple[str, ...]:
 
 class Recognizer(Predictor):
     """A :class:`Predictor` with the loaders users need: :meth:`from_checkpoint` (a textrec
-    checkpoint or a pretrained name), :meth:`from_onnx`, :meth:`pretrained` (the model textrec
-    ships) and :meth:`load` (the CLI's --checkpoint / --onnx)."""
+    checkpoint or a pretrained name, in PyTorch), :meth:`from_onnx`, :meth:`pretrained` (the
+    model textrec ships) and :meth:`load` (the CLI's --checkpoint / --onnx / --runtime)."""
 
     @classmethod
     def load(
@@ -74,16 +97,27 @@ class Recognizer(Predictor):
         checkpoint: str | Path | None,
         onnx: str | Path | None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        runtime: str = DEFAULT_RUNTIME,
+        threads: int = 0,
     ) -> Recognizer:
         """From at most one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx);
-        the shipped model when neither is given."""
+        the shipped model when neither is given. ``runtime`` ``onnx`` runs a checkpoint's
+        cached ONNX export (:mod:`textrec_model.onnx_cache`) in ONNX Runtime, ``torch`` runs
+        it in PyTorch; ``threads`` (0: the runtime's default, every core) bounds either."""
+        check_choice("--runtime", runtime, RUNTIMES)
+        check_value("--threads", threads, THREADS)
         if checkpoint is not None and onnx is not None:
             raise InputError("--checkpoint, --onnx: give one of them, not both")
-        if checkpoint is None and onnx is None:
-            return cls.pretrained(batch_size=batch_size)
         if onnx is not None:
-            return cls.from_onnx(onnx, batch_size=batch_size)
-        return cls.from_checkpoint(checkpoint, batch_size=batch_size)
+            if runtime != "onnx":
+                raise InputError(f"--runtime {runtime}: an --onnx file runs in ONNX Runtime")
+            return cls.from_onnx(onnx, batch_size=batch_size, threads=threads)
+        source = checkpoint if checkpoint is not None else _shipped_weights()
+        if runtime == "onnx":
+            return cls.from_onnx(cached_onnx(source), batch_size=batch_size, threads=threads)
+        if threads:
+            torch.set_num_threads(threads)  # process-wide: PyTorch has no per-model setting
+        return cls.from_checkpoint(source, batch_size=batch_size)
 
     @classmethod
     def from_checkpoint(
@@ -99,14 +133,15 @@ class Recognizer(Predictor):
         return cls.from_model(model, checkpoint.charset, max_width, device, batch_size)
 
     @classmethod
-    def pretrained(cls, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE) -> Recognizer:
-        """The recognizer textrec ships (:data:`SHIPPED_WEIGHTS`), offline."""
-        if not SHIPPED_WEIGHTS.is_file():
-            raise InputError(
-                f"{SHIPPED_WEIGHTS}: the shipped model is missing from this install; "
-                "give --checkpoint"
-            )
-        return cls.from_checkpoint(SHIPPED_WEIGHTS, device, batch_size)
+    def pretrained(
+        cls,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        runtime: str = DEFAULT_RUNTIME,
+        threads: int = 0,
+    ) -> Recognizer:
+        """The recognizer textrec ships (:data:`SHIPPED_WEIGHTS`), offline, on the CPU: in ONNX
+        Runtime (exported on first use) or, with ``runtime`` ``torch``, in PyTorch."""
+        return cls.load(None, None, batch_size, runtime, threads)
 
     @classmethod
     def from_pretrained(

