@@ -37,12 +37,13 @@ from textrec_model.distributed import (
     gather_objects,
     setup_distributed,
 )
-from textrec_model.models import DEFAULT_MODEL, build_model
+from textrec_model.models import DEFAULT_MODEL, RecognitionModel, build_model
 from textrec_model.predictor import Predictor
 from textrec_model.run import Run
 from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
 from textrec_model.runtime import amp_dtype, resolve_device, stop_on_signal
 from textrec_model.scoring import score, split_rows
+from textrec_model.seq2seq import decoder_inputs, pad_labels, sequence_loss
 from textrec_model.transfer import init_model, parse_freeze, set_frozen
 
 
@@ -69,22 +70,28 @@ def lr_lambda(total_steps: int, warmup_steps: int):
 
 
 def batch_loss(
-    model: torch.nn.Module, batch: Batch, device: torch.device, dtype, output_lengths
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean CTC loss (per-sample loss / label length) and the logits (B, T, C) of a batch;
-    ``output_lengths`` maps the batch's widths (B,) to valid time steps (B,)."""
+    model: torch.nn.Module, batch: Batch, device: torch.device, dtype, head: RecognitionModel
+) -> torch.Tensor:
+    """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper): CTC
+    (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)``, or
+    teacher forcing (cross-entropy per label token, end token included)."""
     images = batch.images.to(device, non_blocking=True)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
+    if head.head_kind == "seq2seq":
+        ids = batch.targets.split(batch.target_lengths.tolist())
+        labels = pad_labels([[*seq.tolist(), head.special.end] for seq in ids]).to(device)
+        with autocast:
+            logits = model(images, decoder_inputs(labels, head.special), batch.widths)
+        return sequence_loss(logits, labels)
     with autocast:
         logits = model(images)
-    lengths = output_lengths(batch.widths).clamp(max=logits.shape[1])
-    loss = ctc_loss_mean(
+    lengths = head.output_lengths(batch.widths).clamp(max=logits.shape[1])
+    return ctc_loss_mean(
         logits,
         batch.targets.to(device, non_blocking=True),
         lengths.to(device),
         batch.target_lengths.to(device),
     )
-    return loss, logits
 
 
 def train_stream(run: Run, **kwargs) -> ManifestStream:
@@ -151,7 +158,7 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     np.random.seed(config.seed)
     init_report = None
     if config.init:
-        model, init_report = init_model(config.init, probe.charset)
+        model, init_report = init_model(config.init, probe.charset, config.model)
     else:
         model = build_model(config.model or DEFAULT_MODEL, probe.charset.num_classes)
     model = model.to(device)
@@ -200,12 +207,13 @@ def train_step(run: Run, batch: Batch) -> float:
     if part is not None:
         set_frozen(run.model, steps == 0 or run.step < steps)
     if batch.labels:
-        loss, _ = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model.output_lengths)
+        loss = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model)
     else:  # every row of the batch was skipped: a zero step keeps DDP ranks in lock-step
         loss = sum(p.sum() for p in run.ddp_model.parameters()) * 0.0
     if not torch.isfinite(loss):
         raise TrainingError(
-            f"--lr {run.config.lr}: non-finite CTC loss ({loss.item()}) at step {run.step + 1} on "
+            f"--lr {run.config.lr}: non-finite {run.model.head_kind} loss ({loss.item()}) at "
+            f"step {run.step + 1} on "
             f"labels {batch.labels[:8]}...; lower --lr or check the data (never zeroed)"
         )
     run.optimizer.zero_grad(set_to_none=True)

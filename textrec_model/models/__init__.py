@@ -21,6 +21,7 @@ from textrec_model.models.base import (
 )
 from textrec_model.models.crnn import CRNN, CRNNConfig
 from textrec_model.models.crnn_vgg import CRNNVGG, EASYOCR_ENGLISH_G2, CRNNVGGConfig
+from textrec_model.models.ppocr_seq2seq import PPOCRSeq2Seq, PPOCRSeq2SeqConfig
 from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
@@ -30,6 +31,7 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     CRNN.arch: CRNN,
     CRNNVGG.arch: CRNNVGG,
     SVTRLCNet.arch: SVTRLCNet,
+    PPOCRSeq2Seq.arch: PPOCRSeq2Seq,
 }
 
 PRESETS: dict[str, Preset] = {
@@ -62,6 +64,12 @@ PRESETS: dict[str, Preset] = {
         "svtr-lcnet",
         SVTRLCNetConfig(),
         "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.9M + classifier",
+    ),
+    "ppocr-seq2seq": Preset(
+        "ppocr-seq2seq",
+        PPOCRSeq2SeqConfig(),
+        "PP-OCRv4's encoder + a 2-layer width-256 character transformer decoder "
+        "(sequence-to-sequence), ~4.1M; --init ppocr:v4 loads the encoder",
     ),
 }
 
