@@ -14,7 +14,7 @@ and valid steps to the head of the model's ``head_kind`` (:func:`head_for`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Protocol
 
 import torch
@@ -153,11 +153,12 @@ class CTCHead:
 
 
 class Seq2SeqHead:
-    """Encoder states ``(B, T, D)`` of a sequence-to-sequence model over the charset's ids
-    (:class:`~textrec_model.models.ppocr_seq2seq.PPOCRSeq2Seq`: ``decode``, ``decode_step``,
-    ``special``, ``banned``, ``config.max_tokens``): greedy or beam generation up to the end
-    token or ``max_tokens``, confidence the reading's probability; the loss is teacher forcing's
-    ``-log P(label + end)`` per token. Lexicon decoding is refused (CTC only)."""
+    """Encoder states ``(B, T, D)`` of a sequence-to-sequence model (``decode``,
+    ``decode_step``, ``memory_mask``, ``special``, ``banned``, ``generation``, ``label_tokens``,
+    ``text``: :class:`~textrec_model.models.ppocr_seq2seq.PPOCRSeq2Seq` over the charset,
+    :class:`~textrec_model.models.trocr.TrOCR` over its tokenizer): greedy or beam generation
+    up to the end token or the model's length cap, confidence the reading's probability; the
+    loss is teacher forcing's ``-log P(label + end)`` per token. Lexicon decoding is refused."""
 
     kind: ClassVar[str] = "seq2seq"
 
@@ -169,14 +170,14 @@ class Seq2SeqHead:
         return cls(model)
 
     def prepare(self, decode: DecodeConfig, charset: Charset) -> GenerationConfig:
-        """The generation settings: the model's length cap, greedy or ``decode.beam_width``."""
+        """The model's generation settings, greedy or a beam of ``decode.beam_width``."""
         if decode.lexicon:
             raise InputError(
                 "--lexicon: lexicon decoding is for CTC models; this model is "
                 "sequence-to-sequence (read without --lexicon)"
             )
         beam = decode.beam_width if decode.decoder == "beam" else 1
-        return GenerationConfig(max_tokens=self.model.config.max_tokens, beam_width=beam)
+        return replace(self.model.generation, beam_width=beam)
 
     @torch.inference_mode()
     def decode(
@@ -189,21 +190,16 @@ class Seq2SeqHead:
         memory = outputs.to(device)
         step = model.decode_step(memory, steps)
         found = generate(step, len(memory), model.special, prepared, model.banned, device)
-        return [Prediction(charset.decode(h.tokens), h.confidence) for h in found]
+        return [Prediction(model.text(h.tokens, charset), h.confidence) for h in found]
 
     @torch.inference_mode()
     def losses(
         self, outputs: torch.Tensor, steps: torch.Tensor, labels: Sequence[str], charset: Charset
     ) -> list[float | None]:
-        """``-log P(label)`` per label token (end token included); None for an empty label, one
-        outside the charset, or one longer than the decoder writes."""
+        """``-log P(label)`` per label token (end token included); None for a label the model
+        cannot write (``label_tokens``)."""
         model = self.model
-        longest = model.config.max_tokens - 1
-        ids = [None] * len(labels)
-        for b, label in enumerate(labels):
-            label = apply_case(label, charset.case)
-            if label and not charset.missing(label) and len(label) <= longest:
-                ids[b] = [*charset.encode(label), model.special.end]
+        ids = model.label_tokens([apply_case(label, charset.case) for label in labels], charset)
         scored = [b for b, i in enumerate(ids) if i is not None]
         out: list[float | None] = [None] * len(labels)
         if not scored:

@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
 from textrec_data.validate import output_lock
@@ -70,18 +71,27 @@ def lr_lambda(total_steps: int, warmup_steps: int):
 
 
 def batch_loss(
-    model: torch.nn.Module, batch: Batch, device: torch.device, dtype, head: RecognitionModel
+    model: torch.nn.Module,
+    batch: Batch,
+    device: torch.device,
+    dtype,
+    head: RecognitionModel,
+    charset: Charset,
 ) -> torch.Tensor:
     """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper): CTC
     (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)``, or
-    teacher forcing (cross-entropy per label token, end token included)."""
+    teacher forcing (cross-entropy per label token, end token included; a label the model
+    cannot write, e.g. one its tokenizer cannot spell, is left out)."""
     images = batch.images.to(device, non_blocking=True)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
     if head.head_kind == "seq2seq":
-        ids = batch.targets.split(batch.target_lengths.tolist())
-        labels = pad_labels([[*seq.tolist(), head.special.end] for seq in ids]).to(device)
+        tokens = head.label_tokens(batch.labels, charset)
+        kept = [b for b, ids in enumerate(tokens) if ids is not None]
+        if not kept:
+            return sum(p.sum() for p in model.parameters()) * 0.0
+        labels = pad_labels([tokens[b] for b in kept]).to(device)
         with autocast:
-            logits = model(images, decoder_inputs(labels, head.special), batch.widths)
+            logits = model(images[kept], decoder_inputs(labels, head.special), batch.widths[kept])
         return sequence_loss(logits, labels)
     with autocast:
         logits = model(images)
@@ -207,7 +217,7 @@ def train_step(run: Run, batch: Batch) -> float:
     if part is not None:
         set_frozen(run.model, steps == 0 or run.step < steps)
     if batch.labels:
-        loss = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model)
+        loss = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model, run.charset)
     else:  # every row of the batch was skipped: a zero step keeps DDP ranks in lock-step
         loss = sum(p.sum() for p in run.ddp_model.parameters()) * 0.0
     if not torch.isfinite(loss):

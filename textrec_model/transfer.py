@@ -19,6 +19,7 @@ from textrec_data.charset import BLANK, Charset
 from textrec_data.errors import InputError
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.models import PRESETS, RecognitionModel, build_model, model_from_args
+from textrec_model.models.trocr import TrOCR, hf_dir, load_hf_dir
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class InitReport:
         if self.copied is not None:
             return (
                 f"init from {self.source} ({self.arch}): {self.copied} tensors of the same name "
-                "and shape copied (the encoder); the other layers start fresh"
+                "and shape copied; the other layers start fresh"
             )
         new = "".join(self.new)
         return (
@@ -84,7 +85,15 @@ def init_model(
     outputs, its weights copied from ``source`` (output rows mapped by character). A preset of
     another architecture takes the source's tensors of the same name and shape outside its
     output layers (an encoder: ``ppocr-seq2seq`` from ``ppocr:v4``); the rest stays fresh."""
+    folder = hf_dir(source)
+    if folder is not None:  # a Hugging Face TrOCR folder: its own tokenizer, no charset
+        model = load_hf_dir(folder)
+        return model, InitReport(source, model.arch, 0, (), (), len(model.state_dict()))
     args, weights, source_charset = load_source(source)
+    if args["arch"] == TrOCR.arch:  # a textrec TrOCR checkpoint: every weight as it is
+        return TrOCR.from_args(args, weights), InitReport(
+            source, TrOCR.arch, 0, (), (), len(weights)
+        )
     if preset is not None and PRESETS[preset].arch != args["arch"]:
         model = build_model(preset, charset.num_classes)
         copied = _copy_fitting(model, weights)

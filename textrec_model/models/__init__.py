@@ -23,6 +23,7 @@ from textrec_model.models.crnn import CRNN, CRNNConfig
 from textrec_model.models.crnn_vgg import CRNNVGG, EASYOCR_ENGLISH_G2, CRNNVGGConfig
 from textrec_model.models.ppocr_seq2seq import PPOCRSeq2Seq, PPOCRSeq2SeqConfig
 from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
+from textrec_model.models.trocr import TrOCR
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
 DEFAULT_MODEL = "crnn-small"
@@ -32,6 +33,7 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     CRNNVGG.arch: CRNNVGG,
     SVTRLCNet.arch: SVTRLCNet,
     PPOCRSeq2Seq.arch: PPOCRSeq2Seq,
+    TrOCR.arch: TrOCR,  # type: ignore[dict-item]  # from an hf: folder, not a preset
 }
 
 PRESETS: dict[str, Preset] = {
@@ -107,4 +109,6 @@ def model_from_args(args: dict) -> RecognitionModel:
         known = ", ".join(sorted(ARCHITECTURES))
         raise ValueError(f"unknown architecture {arch!r}; known: {known}")
     cls = ARCHITECTURES[arch]
+    if arch == TrOCR.arch:  # its model_args are its own (HF config, processor, tokenizer)
+        return TrOCR.from_args(args)
     return cls(int(args["num_classes"]), cls.config_class(**args["config"]))

@@ -19,17 +19,19 @@ model) + 2 in all. ``forward(images)`` is the encoder (what the Predictor runs);
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from textrec_data.charset import Charset
 from textrec_data.preprocess import InputSpec
 from textrec_data.validate import Bound, check_bounds
 from textrec_model.models.base import RecognitionModel
 from textrec_model.models.svtr_lcnet import SVTRLCNet, SVTRLCNetConfig
-from textrec_model.seq2seq import DecoderStep, SpecialTokens
+from textrec_model.seq2seq import DecoderStep, GenerationConfig, SpecialTokens
 
 DECODER_BOUNDS = {
     "width": Bound(8, 4096),
@@ -111,6 +113,25 @@ class PPOCRSeq2Seq(RecognitionModel):
     def banned(self) -> tuple[int, ...]:
         """Never generated: padding and the start token."""
         return (0, self.num_classes)
+
+    @property
+    def generation(self) -> GenerationConfig:
+        """Generation defaults: greedy, up to the decoder's positions."""
+        return GenerationConfig(max_tokens=self.config.max_tokens)
+
+    def label_tokens(self, labels: Sequence[str], charset: Charset) -> list[list[int] | None]:
+        """Token ids of each label (the charset's ids, the end token last); None for an empty
+        label, one outside the charset, or one longer than :attr:`max_label_length`."""
+        return [
+            [*charset.encode(label), self.special.end]
+            if label and not charset.missing(label) and len(label) <= self.max_label_length
+            else None
+            for label in labels
+        ]
+
+    def text(self, tokens: Sequence[int], charset: Charset) -> str:
+        """The characters of generated tokens."""
+        return charset.decode(tokens)
 
     @property
     def max_label_length(self) -> int:
