@@ -185,8 +185,9 @@ class TrOCR(nn.Module):
         return self.max_tokens - 1
 
     def output_lengths(self, widths: Tensor) -> Tensor:
-        """Encoder positions ``(B,)``: every image is read whole (no padded positions)."""
-        return torch.full_like(widths, 1)
+        """``(B,)`` ones: an image is read whole at its fixed size, no encoder position is
+        padding (:meth:`memory_mask` masks none)."""
+        return torch.ones_like(widths)
 
     def pixels(self, images: Tensor) -> Tensor:
         """``pixel_values`` of images ``(B, 3, H, W)`` in [-1, 1]: the processor's rescaling
