@@ -103,6 +103,11 @@ def init_model(
             )
         return model, InitReport(source, args["arch"], 0, (), (), copied)
     model = model_from_args({**args, "num_classes": charset.num_classes})
+    if preset is not None and model.config != PRESETS[preset].config:
+        raise InputError(
+            f"--model {preset}, --init {source}: the source is a {args['arch']} of another "
+            "size; give one (with --init alone, the source's architecture)"
+        )
     own = model.state_dict()
     rows = map_rows(source_charset, charset)
     # rows after the characters: a seq2seq model's start and end tokens
