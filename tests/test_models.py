@@ -216,6 +216,20 @@ def test_seq2seq_shapes_follow_the_input_spec(seq2seq_model, width: int) -> None
     assert vocabulary is None or logits.shape[2] == vocabulary == NUM_CLASSES + 2
 
 
+def test_seq2seq_teacher_forcing_reaches_every_weight(seq2seq_model) -> None:
+    """Every parameter gets a finite gradient from the training loss (DDP needs each used)."""
+    model = seq2seq_model.train()
+    model.zero_grad()
+    width = model.input_spec.fixed_width or 64
+    labels = pad_labels([[1, 2, 3, model.special.end], [4, model.special.end]])
+    inputs = decoder_inputs(labels, model.special)
+    model(_images(model, 2, width), inputs, torch.tensor([width] * 2)).mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    model.eval()
+
+
 def test_seq2seq_step_is_the_teacher_forcing_pass(seq2seq_model) -> None:
     """The decoder step generation calls gives the logits teacher forcing (training) gives at
     the prefix's last position, for rows picked out of the batch."""

@@ -88,6 +88,8 @@ class TrOCR(nn.Module):
         vocab = net.config.decoder.vocab_size
         if max(asdict(special).values()) >= vocab:
             raise ValueError(f"special ids {special} outside the decoder's {vocab} tokens")
+        if getattr(net.encoder, "pooler", None) is not None:
+            net.encoder.pooler = None  # never read by the decoder; DDP needs every weight used
         self.net, self.image_processor = net, image_processor
         self.tokenizer, self.special = tokenizer, special
         # HF's own forward(labels=...) and generate() then agree with textrec's ids.
