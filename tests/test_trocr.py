@@ -199,3 +199,23 @@ def test_other_folders_are_refused(tmp_path):
         load_hf_dir(tmp_path / "missing")
     with pytest.raises(InputError, match="no config.json"):
         load_hf_dir(tmp_path)
+
+
+def test_training_counts_the_labels_the_tokenizer_cannot_write(checkpoint_dir, tmp_path):
+    """`train --init hf:DIR`: a label too long for the decoder's positions is left out of the
+    loss and counted as not_writable in the train records; the others train."""
+    from manifest_factory import write_manifest
+
+    from textrec_model.train import TrainConfig, train
+
+    labels = ["abc", "j" * 23, "bad", "ja"] * 5  # 23 characters: 25 tokens with <s> and </s>
+    manifest = write_manifest(tmp_path / "m.parquet", len(labels), labels=labels)
+    config = TrainConfig(
+        manifests=(str(manifest),), out=str(tmp_path / "run"), init=f"hf:{checkpoint_dir}",
+        max_steps=2, eval_every=2, batch_size=8, workers=0, warmup_steps=1, log_every=2,
+        pool_size=16,
+    )  # fmt: skip
+    metrics = train(config, progress=False)
+    assert metrics["skipped"]["not_writable"] >= 1
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["kind"] == "train" and record["train_loss"] > 0

@@ -81,7 +81,8 @@ def batch_loss(
     """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper): CTC
     (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)``, or
     teacher forcing (cross-entropy per label token, end token included; a label the model
-    cannot write, e.g. one its tokenizer cannot spell, is left out)."""
+    cannot write, e.g. one its tokenizer cannot spell, is left out: ``train_step`` counts it
+    as ``not_writable``)."""
     images = batch.images.to(device, non_blocking=True)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
     if head.head_kind == "seq2seq":
@@ -213,6 +214,10 @@ def train_step(run: Run, batch: Batch) -> float:
     """One optimizer step on ``batch``; returns its loss. A non-finite loss is an error."""
     for reason, count in batch.skipped.items():
         run.skipped[reason] = run.skipped.get(reason, 0) + count
+    if run.model.head_kind == "seq2seq":  # labels the model cannot write, e.g. untokenizable
+        left_out = sum(t is None for t in run.model.label_tokens(batch.labels, run.charset))
+        if left_out:
+            run.skipped["not_writable"] = run.skipped.get("not_writable", 0) + left_out
     part, steps = run.freeze
     if part is not None:
         set_frozen(run.model, steps == 0 or run.step < steps)
