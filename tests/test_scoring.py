@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 from manifest_factory import write_manifest
 
-from pipelines.eval import command as eval_command
-from pipelines.predict import command as predict_command
+from pipelines.cli import main
 from textrec_data.charset import Charset
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.models import DEFAULT_MODEL, PRESETS, build_model
@@ -53,7 +52,7 @@ def test_a_trocr_run_from_an_hf_folder_evals_as_it_validated(manifest, tmp_path)
     crop = tmp_path / "crop.png"
     crop.write_bytes(next(split_rows([manifest], "val")).crop)
     args = ["--checkpoint", str(tmp_path / "run" / "best.pt"), str(crop), "--decoder", "beam"]
-    result = CliRunner().invoke(predict_command, args)
+    result = CliRunner().invoke(main, ["predict", *args])  # the group's -h, as users run it
     assert result.exit_code == 0, result.output
     assert "crop.png" in result.output
 
@@ -72,7 +71,7 @@ def check_eval_equals_validation(manifest, tmp_path, **model) -> dict:
     (logged,) = [r for r in log if r["kind"] == "val" and r["step"] == best["step"]]
     args = ["--checkpoint", str(tmp_path / "run" / "best.pt"), "--manifest", str(manifest)]
     result = CliRunner().invoke(
-        eval_command, [*args, "--split", "val", "--out", str(tmp_path / "eval"), "--quiet"]
+        main, ["eval", *args, "--split", "val", "--out", str(tmp_path / "eval"), "--quiet"]
     )
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
