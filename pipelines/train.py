@@ -42,7 +42,8 @@ _default = {field.name: field.default for field in fields(TrainConfig)}.__getite
     default=None,
     help="Start from these weights (own optimizer and schedule): a textrec checkpoint of any "
     f"charset, or a pretrained name ({', '.join(PRETRAINED)}). The architecture is the "
-    "source's.",
+    "source's; with --model another architecture, the source's layers that fit it (e.g. "
+    "--model ppocr-seq2seq --init ppocr:v4: the encoder; the decoder starts fresh).",
 )
 @click.option(
     "--freeze",

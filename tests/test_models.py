@@ -1,7 +1,9 @@
-"""The model contract, checked for every registered preset: shapes follow the input spec,
-output lengths match the forward pass, gradients flow, a checkpoint restores the exact
-hyper-parameters and outputs, and the ONNX export computes the same logits. Then what is
-particular to an architecture: the CRNN's sizes, time axis and config validation."""
+"""The model contract, checked for every registered preset of both head kinds: shapes follow
+the input spec, output lengths match the forward pass, gradients flow, a checkpoint restores the
+exact hyper-parameters and outputs; a CTC model's ONNX export computes the same logits, a
+sequence-to-sequence model's decoder step is its teacher-forcing pass and its export is refused
+in one line. Then what is particular to an architecture: the CRNN's sizes, time axis and config
+validation."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ import pytest
 import torch
 
 from textrec_data.charset import Charset
+from textrec_data.errors import InputError
 from textrec_model.checkpoint import load_checkpoint, model_from_state, save_checkpoint
 from textrec_model.export import export_model
 from textrec_model.models import (
+    ARCHITECTURES,
     PRESETS,
     RecognitionModel,
     build_model,
@@ -25,6 +29,8 @@ from textrec_model.models import (
     model_from_args,
 )
 from textrec_model.models.crnn import CRNN, CRNNConfig
+from textrec_model.predictor import DecodeConfig, Predictor
+from textrec_model.seq2seq import decoder_inputs, pad_labels
 
 NUM_CLASSES = 40
 CHARSET = Charset(tuple("abcdefghijklmnopqrstuvwxyz0123456789.-'"), "keep")
@@ -33,8 +39,12 @@ PARAM_RANGES = {
     "crnn": (7_500_000, 9_000_000),
     "crnn-small": (500_000, 1_500_000),
     "tiny": (50_000, 150_000),
+    "ppocr-seq2seq": (3_500_000, 4_500_000),
 }
 CRNN_PRESETS = sorted(name for name, preset in PRESETS.items() if preset.arch == CRNN.arch)
+KINDS = {name: ARCHITECTURES[preset.arch].head_kind for name, preset in PRESETS.items()}
+CTC_PRESETS = sorted(name for name, kind in KINDS.items() if kind == "ctc")
+SEQ2SEQ_PRESETS = sorted(name for name, kind in KINDS.items() if kind == "seq2seq")
 
 
 @functools.cache
@@ -49,6 +59,32 @@ def model(request) -> RecognitionModel:
     return _built(request.param)
 
 
+@pytest.fixture(scope="module", params=CTC_PRESETS)
+def ctc_model(request) -> RecognitionModel:
+    return _built(request.param)
+
+
+@pytest.fixture(scope="module", params=[*SEQ2SEQ_PRESETS, "trocr"])
+def seq2seq_model(request, tmp_path_factory) -> RecognitionModel:
+    """Every seq2seq preset, and a TrOCR (architecture ``trocr``: no preset, built from a
+    Hugging Face folder, here the tests' tiny one)."""
+    if request.param != "trocr":
+        return _built(request.param)
+    pytest.importorskip("transformers")
+    from tiny_trocr import save_tiny_trocr
+
+    from textrec_model.models.trocr import load_hf_dir
+
+    folder = tmp_path_factory.mktemp("tiny-trocr")
+    save_tiny_trocr(folder)
+    return load_hf_dir(folder)
+
+
+def test_both_head_kinds_are_registered() -> None:
+    assert set(KINDS.values()) == {"ctc", "seq2seq"}
+    assert {arch.head_kind for arch in ARCHITECTURES.values()} == {"ctc", "seq2seq"}
+
+
 @pytest.fixture(scope="module", params=CRNN_PRESETS)
 def crnn(request) -> CRNN:
     return _built(request.param)
@@ -60,7 +96,8 @@ def _images(model: RecognitionModel, batch: int, width: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("width", [64, 101, 256])
-def test_logits_shape_follows_the_input_spec(model: RecognitionModel, width: int) -> None:
+def test_logits_shape_follows_the_input_spec(ctc_model: RecognitionModel, width: int) -> None:
+    model = ctc_model
     model.eval()
     with torch.no_grad():
         logits = model(_images(model, 2, width))
@@ -83,7 +120,13 @@ def test_output_lengths_match_forward(model: RecognitionModel) -> None:
 def test_backward_gives_finite_grads(model: RecognitionModel) -> None:
     model.train()
     model.zero_grad()
-    model(_images(model, 3, 64)).log_softmax(-1).mean().backward()
+    images = _images(model, 3, 64)
+    if model.head_kind == "seq2seq":  # teacher forcing reaches the encoder and the decoder
+        labels = pad_labels([[1, 2, 3, model.special.end], [4, model.special.end]] * 2)[:3]
+        outputs = model(images, decoder_inputs(labels, model.special), torch.tensor([64] * 3))
+    else:
+        outputs = model(images)
+    outputs.log_softmax(-1).mean().backward()
     grads = [p.grad for p in model.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert any(g.abs().sum() > 0 for g in grads)
@@ -136,9 +179,10 @@ def _save(model: RecognitionModel, path: Path) -> Path:
     return path
 
 
-def test_onnx_export_gives_the_torch_logits(model: RecognitionModel, tmp_path) -> None:
+def test_onnx_export_gives_the_torch_logits(ctc_model: RecognitionModel, tmp_path) -> None:
     """ONNX Runtime computes PyTorch's logits on a batch and width other than the export's."""
     onnxruntime = pytest.importorskip("onnxruntime")
+    model = ctc_model
     model.eval()
     out = tmp_path / "model.onnx"
     export_model(_save(model, tmp_path / "model.pt"), out, "onnx")
@@ -149,6 +193,85 @@ def test_onnx_export_gives_the_torch_logits(model: RecognitionModel, tmp_path) -
     got = session.run(["logits"], {"images": images.numpy()})[0]
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- sequence-to-sequence models
+
+
+@pytest.mark.parametrize("width", [64, 101, 256])
+def test_seq2seq_shapes_follow_the_input_spec(seq2seq_model, width: int) -> None:
+    """Encoder states (B, steps, D) from images; teacher-forcing logits (B, L, vocabulary)."""
+    model = seq2seq_model.eval()
+    width = model.input_spec.fixed_width or width
+    images = _images(model, 2, width)
+    inputs = torch.full((2, 5), model.special.start)
+    with torch.no_grad():
+        memory = model(images)
+        logits = model(images, inputs, torch.tensor([width, width]))
+    spec = model.input_spec
+    assert memory.shape[0] == 2
+    assert spec.fixed_width is not None or memory.shape[1] == spec.steps(width)
+    vocabulary = model.classifier.out_features if hasattr(model, "classifier") else None
+    assert logits.shape[:2] == (2, 5) and logits.dtype == torch.float32
+    assert vocabulary is None or logits.shape[2] == vocabulary == NUM_CLASSES + 2
+
+
+def test_seq2seq_teacher_forcing_reaches_every_weight(seq2seq_model) -> None:
+    """Every parameter gets a finite gradient from the training loss (DDP needs each used)."""
+    model = seq2seq_model.train()
+    model.zero_grad()
+    width = model.input_spec.fixed_width or 64
+    labels = pad_labels([[1, 2, 3, model.special.end], [4, model.special.end]])
+    inputs = decoder_inputs(labels, model.special)
+    model(_images(model, 2, width), inputs, torch.tensor([width] * 2)).mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    model.eval()
+
+
+def test_seq2seq_step_is_the_teacher_forcing_pass(seq2seq_model) -> None:
+    """The decoder step generation calls gives the logits teacher forcing (training) gives at
+    the prefix's last position, for rows picked out of the batch."""
+    model = seq2seq_model.eval()
+    width = model.input_spec.fixed_width or 96
+    images, widths = _images(model, 2, width), torch.tensor([width, min(width, 64)])
+    inputs = torch.tensor([[model.special.start, 3, 7, 9], [model.special.start, 5, 5, 1]])
+    with torch.no_grad():
+        forced = model(images, inputs, widths)
+        step = model.decode_step(model(images), model.output_lengths(widths))
+        stepped = step(inputs[[1, 0], :3], torch.tensor([1, 0]))
+    torch.testing.assert_close(stepped, forced[[1, 0], 2], atol=1e-5, rtol=1e-5)
+
+
+def test_seq2seq_predictor_reads_and_scores(seq2seq_model) -> None:
+    """The Predictor decodes by the model's head: readings of the charset's characters, at
+    most max_tokens long, confidences in [0, 1]; beam too; a lexicon is refused."""
+    model = seq2seq_model.eval()
+    predictor = Predictor.from_model(model, CHARSET, max_width=256)
+    assert predictor.head.kind == "seq2seq"
+    crops = [np.full((32, width, 3), 90 + width % 100, np.uint8) for width in (40, 150, 300)]
+    for decode in (DecodeConfig(), DecodeConfig(decoder="beam", beam_width=3)):
+        found = predictor.predict(crops, decode)
+        assert all(0.0 <= p.confidence <= 1.0 for p in found)
+        assert all(len(p.text) <= model.generation.max_tokens for p in found)
+        assert all(set(p.text) <= set(CHARSET.chars) or model.arch == "trocr" for p in found)
+    with pytest.raises(InputError, match="--lexicon: lexicon decoding is for CTC models"):
+        predictor.predict(crops, DecodeConfig(lexicon=("word",)))
+
+
+def test_seq2seq_checkpoint_round_trip_and_export_refusal(seq2seq_model, tmp_path) -> None:
+    """A checkpoint rebuilds the same model (same encoder states and readings); ONNX export is
+    refused in one line naming what is not exported."""
+    model = seq2seq_model.eval()
+    clone = model_from_state(load_checkpoint(_save(model, tmp_path / "model.pt")))
+    assert clone.model_args() == model.model_args()
+    images = _images(model, 2, model.input_spec.fixed_width or 96)
+    with torch.no_grad():
+        assert torch.equal(model(images), clone(images))
+    with pytest.raises(InputError, match="is not exported to onnx .*--format weights") as error:
+        export_model(tmp_path / "model.pt", tmp_path / "m.onnx", "onnx")
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("name", sorted(PARAM_RANGES))

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_torchrun_c10d_two_processes_train_on_a_manifest_directory(tmp_path, scenes):
+@pytest.mark.parametrize("model", [[], ["--model", "ppocr-seq2seq"]], ids=["ctc", "seq2seq"])
+def test_torchrun_c10d_two_processes_train_on_a_manifest_directory(tmp_path, scenes, model):
+    """Both head kinds train under DDP the same way (the seq2seq loss is one DDP forward)."""
     images, gt = write_dataset(tmp_path, scenes)
     config = ManifestConfig(str(images), str(gt), str(tmp_path / "m"), workers=1, rows_per_part=12)
     report = build_manifest(config, progress=False)
@@ -33,7 +35,7 @@ def test_torchrun_c10d_two_processes_train_on_a_manifest_directory(tmp_path, sce
         "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "textrec",
         "-m", "pipelines.cli", "train", "--manifest", str(tmp_path / "m" / "manifest"),
         "--out", str(tmp_path / "run"), "--max-steps", "4", "--eval-every", "2",
-        "--batch-size", "8", "--workers", "0", "--device", "cpu", "--quiet",
+        "--batch-size", "8", "--workers", "0", "--device", "cpu", "--quiet", *model,
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)

@@ -21,7 +21,7 @@ from textrec_model.export import export_model
 from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
 from textrec_model.pretrained import load_pretrained
 from textrec_model.pretrained.ppocr_v4 import svtr_state_dict
-from textrec_model.transfer import init_model
+from textrec_model.transfer import init_model, set_frozen
 
 SPEC = importlib.util.find_spec("rapidocr_onnxruntime")
 needs_model = pytest.mark.skipif(
@@ -72,6 +72,23 @@ def test_init_maps_the_head_to_a_small_charset(ppocr) -> None:
     assert torch.equal(model.state_dict()["classifier.weight"][:4], source[rows])
     neck = model.state_dict()["neck.norm.weight"]
     assert torch.equal(neck, ppocr.model.state_dict()["neck.norm.weight"])  # other layers copied
+
+
+@needs_model
+def test_init_of_the_seq2seq_model_loads_the_encoder_only(ppocr) -> None:
+    """--model ppocr-seq2seq --init ppocr:v4: PP-OCRv4's encoder, a fresh decoder; --freeze
+    backbone freezes the same PPLCNetV3 features as for svtr-lcnet."""
+    charset = Charset(tuple("abc"))
+    model, report = init_model("ppocr:v4", charset, "ppocr-seq2seq")
+    source = ppocr.model.state_dict()
+    own = model.state_dict()
+    encoder = [k for k in own if k.startswith(("features.", "neck."))]
+    assert report.copied == len(encoder) > 200 and "start fresh" in report.line()
+    assert all(torch.equal(own[k], source[k]) for k in encoder)
+    assert own["classifier.weight"].shape == (charset.num_classes + 2, 256)
+    set_frozen(model, True)
+    assert not any(p.requires_grad for p in model.features.parameters())
+    assert all(p.requires_grad for p in model.decoder.parameters())
 
 
 def test_weights_that_do_not_fit_are_refused() -> None:

@@ -14,54 +14,14 @@ import torch
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
+from tiny_trocr import SPECIALS, char_tokenizer, save_tiny_trocr  # noqa: E402
+
 from textrec_data.errors import InputError  # noqa: E402
 from textrec_model.checkpoint import save_checkpoint  # noqa: E402
 from textrec_model.models.trocr import TrOCR, hf_dir, load_hf_dir  # noqa: E402
 from textrec_model.seq2seq import GenerationConfig, greedy_decode  # noqa: E402
 
-CHARS = "abcdefghijklmnopqrstuvwxyz0123456789 "
-SPECIALS = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}  # RoBERTa's ids, as TrOCR's tokenizer
 WORDS = ["ab", "cde1", "x", "hello 7"]
-
-
-def char_tokenizer():
-    """A character-level ``PreTrainedTokenizerFast`` that writes ``<s> c h a r s </s>``."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
-
-    vocab = dict(SPECIALS) | {c: len(SPECIALS) + i for i, c in enumerate(CHARS)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
-    tokenizer.decoder = decoders.Fuse()
-    return transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-    )
-
-
-def save_tiny_trocr(folder, seed: int = 0) -> None:
-    """A randomly initialised tiny TrOCR, its tokenizer and image processor, saved as HF does."""
-    encoder = transformers.ViTConfig(
-        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=64,
-    )  # fmt: skip
-    decoder = transformers.TrOCRConfig(
-        vocab_size=len(SPECIALS) + len(CHARS), d_model=48, decoder_layers=2,
-        decoder_attention_heads=2, decoder_ffn_dim=64, max_position_embeddings=24,
-    )  # fmt: skip
-    config = transformers.VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
-    config.decoder_start_token_id, config.pad_token_id, config.eos_token_id = 2, 1, 2
-    torch.manual_seed(seed)
-    transformers.VisionEncoderDecoderModel(config).save_pretrained(folder)
-    char_tokenizer().save_pretrained(folder)
-    transformers.ViTImageProcessor(
-        size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3
-    ).save_pretrained(folder)
 
 
 def crops() -> list[np.ndarray]:
@@ -178,14 +138,18 @@ def test_a_textrec_checkpoint_restores_identical_outputs(trained, tmp_path):
     model, _ = trained
     args = model.model_args()
     json.dumps(args)
-    save_checkpoint({"model_args": args, "model": model.state_dict()}, tmp_path / "run.pt")
+    state = {"model_name": "x", "model_args": args, "model": model.state_dict(), "step": 0}
+    state |= {"charset": {"charset": list("abc"), "case": "keep"}, "config": {"max_width": 32}}
+    save_checkpoint(state, tmp_path / "run.pt")
     state = torch.load(tmp_path / "run.pt", map_location="cpu", weights_only=True)
     restored = TrOCR.from_args(state["model_args"], state["model"]).eval()
     pixels, labels = model.preprocess(crops()), model.labels(WORDS)
     assert torch.equal(restored.preprocess(crops()), pixels)
     assert restored.tokenize(WORDS) == model.tokenize(WORDS)
     with torch.no_grad():
-        assert torch.equal(restored(pixels, labels), model(pixels, labels))
+        assert torch.equal(
+            restored.teacher_forcing(pixels, labels), model.teacher_forcing(pixels, labels)
+        )
     config = GenerationConfig(max_tokens=12, beam_width=3)
     assert restored.generate(pixels, config) == model.generate(pixels, config)
 
@@ -235,3 +199,23 @@ def test_other_folders_are_refused(tmp_path):
         load_hf_dir(tmp_path / "missing")
     with pytest.raises(InputError, match="no config.json"):
         load_hf_dir(tmp_path)
+
+
+def test_training_counts_the_labels_the_tokenizer_cannot_write(checkpoint_dir, tmp_path):
+    """`train --init hf:DIR`: a label too long for the decoder's positions is left out of the
+    loss and counted as not_writable in the train records; the others train."""
+    from manifest_factory import write_manifest
+
+    from textrec_model.train import TrainConfig, train
+
+    labels = ["abc", "j" * 23, "bad", "ja"] * 5  # 23 characters: 25 tokens with <s> and </s>
+    manifest = write_manifest(tmp_path / "m.parquet", len(labels), labels=labels)
+    config = TrainConfig(
+        manifests=(str(manifest),), out=str(tmp_path / "run"), init=f"hf:{checkpoint_dir}",
+        max_steps=2, eval_every=2, batch_size=8, workers=0, warmup_steps=1, log_every=2,
+        pool_size=16,
+    )  # fmt: skip
+    metrics = train(config, progress=False)
+    assert metrics["skipped"]["not_writable"] >= 1
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["kind"] == "train" and record["train_loss"] > 0

@@ -48,6 +48,10 @@ class StreamConfig:
     augment: bool = False
     crop_augment: bool = False  # with augment: crops re-cut as loose boxes or slightly off
     seed: int = 0
+    #: None: a CTC model's rule (a label needs enough time steps; its crop is widened to
+    #: them). A number: a sequence-to-sequence model's, a label of at most this many
+    #: characters, whatever the crop's width.
+    max_label_length: int | None = None
 
 
 @dataclass
@@ -264,6 +268,8 @@ class ManifestStream(IterableDataset):
                 continue
             ids = self.charset.encode(label)
             needed = cfg.spec.width_for_steps(min_ctc_length(ids))
+            if cfg.max_label_length is not None:  # a decoder writes it at any width
+                needed = 0 if len(ids) <= cfg.max_label_length else cfg.max_width + 1
             if needed > cfg.max_width:  # cannot be emitted at any allowed width: never fed to CTC
                 skipped["infeasible"] = skipped.get("infeasible", 0) + 1
                 continue

@@ -177,7 +177,7 @@ class Checkpoint:
         except (ValueError, TypeError, KeyError, RuntimeError) as exc:
             reason = str(exc).splitlines()[0]
             raise InputError(f"{path}: checkpoint model unusable ({reason})") from exc
-        if model.num_classes != self.charset.num_classes:
+        if getattr(model, "num_classes", None) not in (None, self.charset.num_classes):
             raise InputError(f"{path}: checkpoint model has other classes than its charset")
         return model.eval()
 

@@ -43,7 +43,8 @@ class TrainConfig:
 
     ``model`` is a preset of :data:`textrec_model.models.PRESETS` (None: ``crnn-small``, or with
     ``init`` the architecture of the source whose weights start the run: a checkpoint path or a
-    pretrained name, see :mod:`textrec_model.transfer`); ``freeze`` is ``backbone[:STEPS]``;
+    pretrained name, see :mod:`textrec_model.transfer`; ``model`` and ``init`` together: the
+    preset, with the source's layers that fit it); ``freeze`` is ``backbone[:STEPS]``;
     ``height`` None takes the model's input height (any other value must equal it)."""
 
     manifests: tuple[str, ...]
@@ -79,8 +80,6 @@ class TrainConfig:
         check_bounds(self, TRAIN_BOUNDS)
         if self.model is not None:
             check_choice("--model", self.model, PRESETS)
-        if self.model is not None and self.init is not None:
-            raise InputError("--model, --init: give one (with --init the source's architecture)")
         parse_freeze(self.freeze)
         check_choice("--device", self.device, DEVICES)
         if not self.manifests:
@@ -118,6 +117,7 @@ class TrainConfig:
             augment=self.augment,
             crop_augment=self.crop_augment,
             seed=self.seed,
+            max_label_length=getattr(model, "max_label_length", None),
         )
 
 

@@ -121,6 +121,11 @@ def write_export(loaded: Checkpoint, checkpoint: str | Path, out: Path, fmt: str
     if fmt == "weights":
         loaded.inference_only().save(out)
         return meta
+    if model.head_kind != "ctc":
+        raise InputError(
+            f"{checkpoint}: a {model.head_kind} model ({model.arch}) is not exported to {fmt} "
+            "(its encoder and decoder step are not); use --format weights"
+        )
     spec = model.input_spec
     example = torch.zeros(2, spec.channels, spec.height, spec.fixed_width or 128)
     with atomic_file(out, fsync=True) as tmp:

@@ -9,16 +9,15 @@ figure scored here is the figure any other caller gets for the same crops.
   training stream.
 - Each crop is padded to its own :data:`PAD_STEP`-column step and batched with crops of the
   same padded width only (:func:`batches_by_width`), so no reading depends on its batch.
-- Decoding is a method of the model's head kind (:data:`HEADS`): :class:`CTCHead` (greedy,
-  prefix beam, lexicon) for every model today; a sequence-to-sequence head plugs in beside it.
+- Decoding is a method of the model's head kind (:data:`HEADS`, :func:`head_for`):
+  :class:`CTCHead` (greedy, prefix beam, lexicon) over logits, :class:`Seq2SeqHead` (generation
+  with an end token and a length cap) over an encoder-decoder's encoder states.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
 
 import cv2
 import numpy as np
@@ -26,9 +25,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from textrec_data.bounds import Bound, check_choice, check_value
-from textrec_data.charset import Charset, apply_case
-from textrec_data.errors import InputError
+from textrec_data.bounds import Bound, check_value
+from textrec_data.charset import Charset
 from textrec_data.preprocess import (
     InputSpec,
     pad_batch,
@@ -36,18 +34,36 @@ from textrec_data.preprocess import (
     scale_crop,
     to_model_channels,
 )
-from textrec_data.stream import min_ctc_length
-from textrec_model.ctc import Lexicon, beam_decode, ctc_loss, greedy_decode, lexicon_decode
 from textrec_model.export import open_onnx
+from textrec_model.heads import (
+    BEAM_WIDTH,
+    DECODERS,
+    HEADS,
+    ROTATIONS,
+    CTCHead,
+    DecodeConfig,
+    Head,
+    Prediction,
+    Seq2SeqHead,
+    head_for,
+)
 
-DECODERS = ("greedy", "beam")
-#: ``--rotate``: read each crop as given (``none``), or also read a crop taller than wide turned
-#: a quarter turn each way and keep the most confident of the three readings (``vertical``:
-#: words running down or up a sign, which loose axis-aligned boxes such as the official ICDAR
-#: 2015 crops leave standing on end).
-ROTATIONS = ("none", "vertical")
-#: Beam widths and batch sizes the CLI and the API take.
-BEAM_WIDTH = Bound(1, 1000)
+__all__ = [
+    "BATCH_SIZE",
+    "BEAM_WIDTH",
+    "DECODERS",
+    "HEADS",
+    "ROTATIONS",
+    "CTCHead",
+    "DecodeConfig",
+    "Head",
+    "Prediction",
+    "Predictor",
+    "Seq2SeqHead",
+    "head_for",
+]
+
+#: Batch sizes the CLI and the API take.
 BATCH_SIZE = Bound(1, 65536)
 #: Most crops per batch unless told otherwise (training validation and ``textrec eval`` alike,
 #: so that a run's val figures and eval's are computed on the same batches).
@@ -62,112 +78,6 @@ MAX_BATCH_VALUES = 2**18
 #: widest crop made a reading depend on the other crops and on --batch-size (296 of the 2077
 #: official IC15 test crops read differently at batch size 1 and 256 with a crnn-small).
 PAD_STEP = 16
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One recognized word: ``text`` and ``confidence`` (probability of the decoded path or
-    labelling, in [0, 1])."""
-
-    text: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class DecodeConfig:
-    """How crops become text: logits by ``greedy`` or ``beam`` decoding (CTC prefix beam of
-    ``beam_width``); with a ``lexicon``, the lexicon word that best explains the logits; which
-    turns of a crop are read (``rotate``, one of :data:`ROTATIONS`)."""
-
-    decoder: str = "greedy"
-    beam_width: int = 10
-    lexicon: tuple[str, ...] | None = None
-    rotate: str = "none"
-
-    def __post_init__(self) -> None:
-        check_choice("--decoder", self.decoder, DECODERS)
-        check_value("--beam-width", self.beam_width, BEAM_WIDTH)
-        check_choice("--rotate", self.rotate, ROTATIONS)
-
-
-class Head(Protocol):
-    """What a model's outputs mean: how they are decoded into text, and how a label is scored
-    against them (the val loss). ``outputs`` is what the predictor's runner returns for a
-    batch; ``steps`` ``(B,)`` the valid steps of each sample."""
-
-    kind: ClassVar[str]
-
-    def prepare(self, decode: DecodeConfig, charset: Charset) -> object:
-        """What :meth:`decode` needs built once per call of :meth:`Predictor.predict`."""
-
-    def decode(
-        self, outputs: torch.Tensor, steps: torch.Tensor, charset: Charset, decode: DecodeConfig,
-        prepared: object,
-    ) -> list[Prediction]:  # fmt: skip
-        """Text and confidence per sample."""
-
-    def losses(
-        self, outputs: torch.Tensor, steps: torch.Tensor, labels: Sequence[str], charset: Charset
-    ) -> list[float | None]:
-        """Per-sample loss per label character; None where the label cannot be scored."""
-
-
-class CTCHead:
-    """Logits ``(B, T, C)`` with class 0 the CTC blank: greedy or prefix-beam decoding, or the
-    lexicon word of highest CTC likelihood; the loss is CTC's negative log-likelihood."""
-
-    kind: ClassVar[str] = "ctc"
-
-    def prepare(self, decode: DecodeConfig, charset: Charset) -> Lexicon | None:
-        """The lexicon in label space (InputError when no word of it can be spelt)."""
-        if not decode.lexicon:
-            return None
-        try:
-            return Lexicon.build(decode.lexicon, charset)
-        except ValueError as exc:
-            raise InputError(f"--lexicon: {exc}") from exc
-
-    def decode(
-        self, outputs: torch.Tensor, steps: torch.Tensor, charset: Charset, decode: DecodeConfig,
-        prepared: Lexicon | None,
-    ) -> list[Prediction]:  # fmt: skip
-        """With a lexicon the answer is a lexicon word, whatever ``decode.decoder`` says."""
-        if prepared is not None:
-            texts, confidences = lexicon_decode(outputs, steps, prepared, charset)
-        else:
-            if decode.decoder == "beam":
-                ids, confidences = beam_decode(outputs, steps, decode.beam_width)
-            else:
-                ids, confidences = greedy_decode(outputs, steps)
-            texts = [charset.decode(seq) for seq in ids]
-        return [Prediction(t, float(c)) for t, c in zip(texts, confidences, strict=True)]
-
-    def losses(
-        self, outputs: torch.Tensor, steps: torch.Tensor, labels: Sequence[str], charset: Charset
-    ) -> list[float | None]:
-        """CTC loss / label length of each label (in the charset's case) over its sample's
-        steps; None for an empty label, one outside the charset, or one needing more steps."""
-        ids = [None] * len(labels)
-        for b, label in enumerate(labels):
-            label = apply_case(label, charset.case)
-            if label and not charset.missing(label):
-                encoded = charset.encode(label)
-                if min_ctc_length(encoded) <= int(steps[b]):
-                    ids[b] = encoded
-        scored = [b for b, i in enumerate(ids) if i is not None]
-        out: list[float | None] = [None] * len(labels)
-        if not scored:
-            return out
-        targets = torch.tensor([c for b in scored for c in ids[b]], dtype=torch.long)
-        lengths = torch.tensor([len(ids[b]) for b in scored], dtype=torch.long)
-        losses = ctc_loss(outputs[scored], targets, steps[scored], lengths) / lengths
-        for b, value in zip(scored, losses.tolist(), strict=True):
-            out[b] = value
-        return out
-
-
-#: Head kinds by name; a model's outputs are decoded by one of them.
-HEADS: dict[str, Head] = {CTCHead.kind: CTCHead()}
 
 
 def crop_turns(crop: np.ndarray, rotate: str) -> list[np.ndarray]:
@@ -232,7 +142,7 @@ class Predictor:
         spec: InputSpec,
         max_width: int,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        head: Head = HEADS["ctc"],
+        head: Head | None = None,
     ) -> None:
         check_value("--batch-size", batch_size, BATCH_SIZE)
         self._run = run
@@ -240,7 +150,7 @@ class Predictor:
         self.spec = spec
         self.max_width = max_width
         self.batch_size = batch_size
-        self.head = head
+        self.head = head or CTCHead()
 
     @classmethod
     def from_model(
@@ -252,13 +162,13 @@ class Predictor:
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> Predictor:
         """Over a :class:`~textrec_model.models.RecognitionModel` already on ``device`` (in
-        float32, without autocast; the caller puts it in eval mode)."""
+        float32, without autocast; the caller puts it in eval mode), decoded by its head."""
 
         @torch.inference_mode()
         def run(images: np.ndarray) -> torch.Tensor:
             return model(torch.from_numpy(images).to(device)).float().cpu()
 
-        return cls(run, charset, model.input_spec, max_width, batch_size)
+        return cls(run, charset, model.input_spec, max_width, batch_size, head_for(model))
 
     @classmethod
     def from_onnx(

@@ -15,6 +15,7 @@ import torch
 from textrec_data.bounds import Bound, check_choice, check_value
 from textrec_data.errors import InputError
 from textrec_model.checkpoint import Checkpoint
+from textrec_model.models import ARCHITECTURES, RecognitionModel
 from textrec_model.onnx_cache import cached_onnx
 from textrec_model.predictor import (
     BATCH_SIZE,
@@ -101,8 +102,9 @@ class Recognizer(Predictor):
         threads: int = 0,
     ) -> Recognizer:
         """From at most one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx);
-        the shipped model when neither is given. ``runtime`` ``onnx`` runs a checkpoint's
-        cached ONNX export (:mod:`textrec_model.onnx_cache`) in ONNX Runtime, ``torch`` runs
+        the shipped model when neither is given. ``runtime`` ``onnx`` runs a CTC checkpoint's
+        cached ONNX export (a sequence-to-sequence model, which is not exported, runs in
+        PyTorch) (:mod:`textrec_model.onnx_cache`) in ONNX Runtime; ``torch`` runs
         it in PyTorch; ``threads`` (0: the runtime's default, every core) bounds either."""
         check_choice("--runtime", runtime, RUNTIMES)
         check_value("--threads", threads, THREADS)
@@ -113,7 +115,7 @@ class Recognizer(Predictor):
                 raise InputError(f"--runtime {runtime}: an --onnx file runs in ONNX Runtime")
             return cls.from_onnx(onnx, batch_size=batch_size, threads=threads)
         source = checkpoint if checkpoint is not None else _shipped_weights()
-        if runtime == "onnx":
+        if runtime == "onnx" and _exports_to_onnx(source):
             return cls.from_onnx(cached_onnx(source), batch_size=batch_size, threads=threads)
         if threads:
             torch.set_num_threads(threads)  # process-wide: PyTorch has no per-model setting
@@ -154,3 +156,11 @@ class Recognizer(Predictor):
             raise InputError(f"{name}: {exc}") from exc
         model = pretrained.model.to(device)
         return cls.from_model(model, pretrained.charset, pretrained.max_width, device, batch_size)
+
+
+def _exports_to_onnx(source: str | Path) -> bool:
+    """Whether the checkpoint or pretrained name ``source`` is a CTC model (exported to ONNX)."""
+    if is_named_source(str(source)):
+        return True  # every pretrained recognizer is a CTC model
+    arch = Checkpoint.load(source).model_args["arch"]
+    return ARCHITECTURES.get(arch, RecognitionModel).head_kind == "ctc"

@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from textrec_data.charset import Charset
 from textrec_data.errors import InputError
 from textrec_data.outputs import output_lock
 from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_epoch
@@ -37,7 +38,7 @@ from textrec_model.distributed import (
     gather_objects,
     setup_distributed,
 )
-from textrec_model.models import DEFAULT_MODEL, build_model
+from textrec_model.models import DEFAULT_MODEL, RecognitionModel, build_model
 from textrec_model.predictor import Predictor
 from textrec_model.run import Run
 from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
@@ -48,6 +49,7 @@ from textrec_model.runtime import (
     stop_on_signal,
 )
 from textrec_model.scoring import score, split_rows
+from textrec_model.seq2seq import decoder_inputs, pad_labels, sequence_loss
 from textrec_model.transfer import init_model, parse_freeze, set_frozen
 
 
@@ -74,22 +76,38 @@ def lr_lambda(total_steps: int, warmup_steps: int):
 
 
 def batch_loss(
-    model: torch.nn.Module, batch: Batch, device: torch.device, dtype, output_lengths
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean CTC loss (per-sample loss / label length) and the logits (B, T, C) of a batch;
-    ``output_lengths`` maps the batch's widths (B,) to valid time steps (B,)."""
+    model: torch.nn.Module,
+    batch: Batch,
+    device: torch.device,
+    dtype,
+    head: RecognitionModel,
+    charset: Charset,
+) -> torch.Tensor:
+    """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper): CTC
+    (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)``, or
+    teacher forcing (cross-entropy per label token, end token included; a label the model
+    cannot write, e.g. one its tokenizer cannot spell, is left out: ``train_step`` counts it
+    as ``not_writable``)."""
     images = batch.images.to(device, non_blocking=True)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
+    if head.head_kind == "seq2seq":
+        tokens = head.label_tokens(batch.labels, charset)
+        kept = [b for b, ids in enumerate(tokens) if ids is not None]
+        if not kept:
+            return sum(p.sum() for p in model.parameters()) * 0.0
+        labels = pad_labels([tokens[b] for b in kept]).to(device)
+        with autocast:
+            logits = model(images[kept], decoder_inputs(labels, head.special), batch.widths[kept])
+        return sequence_loss(logits, labels)
     with autocast:
         logits = model(images)
-    lengths = output_lengths(batch.widths).clamp(max=logits.shape[1])
-    loss = ctc_loss_mean(
+    lengths = head.output_lengths(batch.widths).clamp(max=logits.shape[1])
+    return ctc_loss_mean(
         logits,
         batch.targets.to(device, non_blocking=True),
         lengths.to(device),
         batch.target_lengths.to(device),
     )
-    return loss, logits
 
 
 def train_stream(run: Run, **kwargs) -> ManifestStream:
@@ -157,7 +175,7 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     np.random.seed(config.seed)
     init_report = None
     if config.init:
-        model, init_report = init_model(config.init, probe.charset)
+        model, init_report = init_model(config.init, probe.charset, config.model)
     else:
         model = build_model(config.model or DEFAULT_MODEL, probe.charset.num_classes)
     model = model.to(device)
@@ -202,16 +220,21 @@ def train_step(run: Run, batch: Batch) -> float:
     """One optimizer step on ``batch``; returns its loss. A non-finite loss is an error."""
     for reason, count in batch.skipped.items():
         run.skipped[reason] = run.skipped.get(reason, 0) + count
+    if run.model.head_kind == "seq2seq":  # labels the model cannot write, e.g. untokenizable
+        left_out = sum(t is None for t in run.model.label_tokens(batch.labels, run.charset))
+        if left_out:
+            run.skipped["not_writable"] = run.skipped.get("not_writable", 0) + left_out
     part, steps = run.freeze
     if part is not None:
         set_frozen(run.model, steps == 0 or run.step < steps)
     if batch.labels:
-        loss, _ = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model.output_lengths)
+        loss = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model, run.charset)
     else:  # every row of the batch was skipped: a zero step keeps DDP ranks in lock-step
         loss = sum(p.sum() for p in run.ddp_model.parameters()) * 0.0
     if not torch.isfinite(loss):
         raise TrainingError(
-            f"--lr {run.config.lr}: non-finite CTC loss ({loss.item()}) at step {run.step + 1} on "
+            f"--lr {run.config.lr}: non-finite {run.model.head_kind} loss ({loss.item()}) at "
+            f"step {run.step + 1} on "
             f"labels {batch.labels[:8]}...; lower --lr or check the data (never zeroed)"
         )
     run.optimizer.zero_grad(set_to_none=True)

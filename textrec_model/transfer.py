@@ -18,22 +18,30 @@ from torch import Tensor
 from textrec_data.charset import BLANK, Charset
 from textrec_data.errors import InputError
 from textrec_model.checkpoint import load_checkpoint
-from textrec_model.models import RecognitionModel, model_from_args
+from textrec_model.models import PRESETS, RecognitionModel, build_model, model_from_args
+from textrec_model.models.trocr import TrOCR, hf_dir, load_hf_dir
 
 
 @dataclass(frozen=True)
 class InitReport:
     """How the output layer was mapped: characters ``mapped`` (in both charsets), ``new`` (only
-    in the new one: fresh rows), ``dropped`` (only in the source)."""
+    in the new one: fresh rows), ``dropped`` (only in the source); ``copied``: the tensors
+    taken by a model of another architecture (None: same architecture, every layer)."""
 
     source: str
     arch: str
     mapped: int
     new: tuple[str, ...]
     dropped: tuple[str, ...]
+    copied: int | None = None
 
     def line(self) -> str:
         """One line for the user."""
+        if self.copied is not None:
+            return (
+                f"init from {self.source} ({self.arch}): {self.copied} tensors of the same name "
+                "and shape copied; the other layers start fresh"
+            )
         new = "".join(self.new)
         return (
             f"init from {self.source} ({self.arch}): {self.mapped} characters mapped, "
@@ -70,13 +78,41 @@ def map_rows(source: Charset, target: Charset) -> dict[int, int]:
     return ids
 
 
-def init_model(source: str, charset: Charset) -> tuple[RecognitionModel, InitReport]:
-    """A model of ``source``'s architecture with ``charset.num_classes`` outputs, its weights
-    copied from ``source`` (output rows mapped by character)."""
+def init_model(
+    source: str, charset: Charset, preset: str | None = None
+) -> tuple[RecognitionModel, InitReport]:
+    """A model of ``source``'s architecture (or of ``preset``) with ``charset.num_classes``
+    outputs, its weights copied from ``source`` (output rows mapped by character). A preset of
+    another architecture takes the source's tensors of the same name and shape outside its
+    output layers (an encoder: ``ppocr-seq2seq`` from ``ppocr:v4``); the rest stays fresh."""
+    folder = hf_dir(source)
+    if folder is not None:  # a Hugging Face TrOCR folder: its own tokenizer, no charset
+        model = load_hf_dir(folder)
+        return model, InitReport(source, model.arch, 0, (), (), len(model.state_dict()))
     args, weights, source_charset = load_source(source)
+    if args["arch"] == TrOCR.arch:  # a textrec TrOCR checkpoint: every weight as it is
+        return TrOCR.from_args(args, weights), InitReport(
+            source, TrOCR.arch, 0, (), (), len(weights)
+        )
+    if preset is not None and PRESETS[preset].arch != args["arch"]:
+        model = build_model(preset, charset.num_classes)
+        copied = _copy_fitting(model, weights)
+        if not copied:
+            raise InputError(
+                f"--init {source}: no weight of a {args['arch']} fits --model {preset}"
+            )
+        return model, InitReport(source, args["arch"], 0, (), (), copied)
     model = model_from_args({**args, "num_classes": charset.num_classes})
+    if preset is not None and model.config != PRESETS[preset].config:
+        raise InputError(
+            f"--model {preset}, --init {source}: the source is a {args['arch']} of another "
+            "size; give one (with --init alone, the source's architecture)"
+        )
     own = model.state_dict()
     rows = map_rows(source_charset, charset)
+    # rows after the characters: a seq2seq model's start and end tokens
+    extra = getattr(model, "vocab_size", model.num_classes) - model.num_classes
+    rows |= {charset.num_classes + k: len(source_charset.chars) + 1 + k for k in range(extra)}
     target_rows = torch.tensor(list(rows))
     source_rows = torch.tensor(list(rows.values()))
     for key, value in weights.items():
@@ -92,11 +128,26 @@ def init_model(source: str, charset: Charset) -> tuple[RecognitionModel, InitRep
     report = InitReport(
         source=source,
         arch=args["arch"],
-        mapped=len(rows) - 1,
+        mapped=len(rows) - 1 - extra,
         new=tuple(c for c in charset.chars if c not in source_charset.chars),
         dropped=tuple(c for c in source_charset.chars if c not in charset.chars),
     )
     return model, report
+
+
+def _copy_fitting(model: RecognitionModel, weights: dict[str, Tensor]) -> int:
+    """Copy into ``model`` the ``weights`` of its names and shapes, output layers excepted;
+    returns how many tensors were copied."""
+    own = model.state_dict()
+    fitting = {
+        key: value
+        for key, value in weights.items()
+        if key in own
+        and own[key].shape == value.shape
+        and not key.startswith(model.classifier_prefix)
+    }
+    model.load_state_dict({**own, **fitting})
+    return len(fitting)
 
 
 FREEZABLE = ("backbone",)

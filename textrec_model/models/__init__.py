@@ -28,7 +28,9 @@ from textrec_model.models.lcnetv4 import (
     LCNetV4Config,
     LCNetV4Rec,
 )
+from textrec_model.models.ppocr_seq2seq import PPOCRSeq2Seq, PPOCRSeq2SeqConfig
 from textrec_model.models.svtr_lcnet import PPOCR_V4, SVTRLCNet, SVTRLCNetConfig
+from textrec_model.models.trocr import TrOCR
 
 #: The preset ``textrec train`` uses when neither ``--model`` nor ``--init`` is given.
 DEFAULT_MODEL = "crnn-small"
@@ -38,6 +40,8 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     CRNNVGG.arch: CRNNVGG,
     SVTRLCNet.arch: SVTRLCNet,
     LCNetV4Rec.arch: LCNetV4Rec,
+    PPOCRSeq2Seq.arch: PPOCRSeq2Seq,
+    TrOCR.arch: TrOCR,  # type: ignore[dict-item]  # from an hf: folder, not a preset
 }
 
 PRESETS: dict[str, Preset] = {
@@ -81,6 +85,12 @@ PRESETS: dict[str, Preset] = {
         PPOCR_V6_TINY,
         "PP-OCRv6 tiny rec's PP-LCNetV4 + conv guide neck, RGB height 48, ~0.54M + classifier",
     ),
+    "ppocr-seq2seq": Preset(
+        "ppocr-seq2seq",
+        PPOCRSeq2SeqConfig(),
+        "PP-OCRv4's encoder + a 2-layer width-256 character transformer decoder "
+        "(sequence-to-sequence), ~4.1M; --init ppocr:v4 loads the encoder",
+    ),
 }
 
 #: Published recognizers by name; each entry lives in its architecture's module.
@@ -118,4 +128,6 @@ def model_from_args(args: dict) -> RecognitionModel:
         known = ", ".join(sorted(ARCHITECTURES))
         raise ValueError(f"unknown architecture {arch!r}; known: {known}")
     cls = ARCHITECTURES[arch]
+    if arch == TrOCR.arch:  # its model_args are its own (HF config, processor, tokenizer)
+        return TrOCR.from_args(args)
     return cls(int(args["num_classes"]), cls.config_class(**args["config"]))

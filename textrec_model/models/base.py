@@ -27,12 +27,16 @@ class RecognitionModel(nn.Module):
     """Base class: subclasses set ``arch`` and ``config_class``, build their layers from a
     frozen config dataclass and implement ``forward`` and ``input_spec``. ``backbone_prefix``
     names the convolutional feature extractor (what ``--freeze backbone`` freezes) and
-    ``classifier_prefix`` the output layer (whose rows follow the charset)."""
+    ``classifier_prefix`` the output layer (whose rows follow the charset; a tuple of prefixes
+    when several layers have a row per class). ``head_kind`` says what the outputs are
+    (:data:`textrec_model.predictor.HEADS`): ``ctc`` logits, or ``seq2seq`` encoder states that
+    a decoder of the model reads token by token."""
 
     arch: ClassVar[str]
+    head_kind: ClassVar[str] = "ctc"
     config_class: ClassVar[type]
     backbone_prefix: ClassVar[str] = "features"
-    classifier_prefix: ClassVar[str] = "classifier"
+    classifier_prefix: ClassVar[str | tuple[str, ...]] = "classifier"
 
     def __init__(self, num_classes: int, config) -> None:
         super().__init__()

@@ -28,7 +28,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from textrec_data.errors import InputError
-from textrec_data.preprocess import to_model_channels
+from textrec_data.preprocess import InputSpec, to_model_channels
 from textrec_model.seq2seq import (
     DecoderStep,
     GenerationConfig,
@@ -40,6 +40,8 @@ from textrec_model.seq2seq import (
 )
 
 ARCH = "trocr"
+#: Most tokens a reading is generated to by default (the end token included).
+MAX_READING_TOKENS = 32
 #: ``--init hf:DIR``: a Hugging Face checkpoint folder on disk.
 HF_PREFIX = "hf:"
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -75,6 +77,9 @@ class TrOCR(nn.Module):
     ``pixel_values``; labels ``(B, L)`` are token ids ending with the end token, padded -100."""
 
     arch = ARCH
+    head_kind = "seq2seq"
+    backbone_prefix = "net.encoder"
+    classifier_prefix = ()  # its rows follow the tokenizer, never a charset: copied as they are
 
     def __init__(
         self, net: nn.Module, image_processor: Any, tokenizer: Any, special: SpecialTokens
@@ -83,6 +88,8 @@ class TrOCR(nn.Module):
         vocab = net.config.decoder.vocab_size
         if max(asdict(special).values()) >= vocab:
             raise ValueError(f"special ids {special} outside the decoder's {vocab} tokens")
+        if getattr(net.encoder, "pooler", None) is not None:
+            net.encoder.pooler = None  # never read by the decoder; DDP needs every weight used
         self.net, self.image_processor = net, image_processor
         self.tokenizer, self.special = tokenizer, special
         # HF's own forward(labels=...) and generate() then agree with textrec's ids.
@@ -137,29 +144,95 @@ class TrOCR(nn.Module):
         projection = getattr(self.net, "enc_to_dec_proj", None)
         return states if projection is None else projection(states)
 
-    def decode_step(self, memory: Tensor) -> DecoderStep:
+    def decode_step(self, memory: Tensor, steps: Tensor | None = None) -> DecoderStep:
         """The :mod:`~textrec_model.seq2seq` step over encoder states ``memory`` ``(B, S, D)``:
         prefixes ``(N, L)`` of the images ``rows`` ``(N,)`` -> next-token logits ``(N, V)``."""
 
         def step(prefix: Tensor, rows: Tensor) -> Tensor:
-            out = self.net.decoder(
-                input_ids=prefix, encoder_hidden_states=memory[rows], use_cache=False
-            )
-            return out.logits[:, -1]
+            return self.decode(memory[rows], prefix, None)[:, -1]
 
         return step
 
-    def forward(self, pixel_values: Tensor, labels: Tensor) -> Tensor:
+    def teacher_forcing(self, pixel_values: Tensor, labels: Tensor) -> Tensor:
         """Teacher-forcing logits ``(B, L, V)`` of ``labels`` ``(B, L)``."""
-        inputs = decoder_inputs(labels, self.special)
         memory = self.encode(pixel_values)
+        return self.decode(memory, decoder_inputs(labels, self.special), None)
+
+    def loss(self, pixel_values: Tensor, labels: Tensor) -> Tensor:
+        """Scalar mean cross-entropy over the label tokens (padding ignored)."""
+        return sequence_loss(self.teacher_forcing(pixel_values, labels), labels)
+
+    # ------------------------------------------------- the seq2seq model contract (training,
+    # the Predictor's Seq2SeqHead): textrec's [-1, 1] images at the processor's size
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """RGB at the processor's fixed size, resized by OpenCV (linear; the processor's PIL
+        resampling differs by rounding), padding never needed."""
+        size = self.image_processor.size
+        height, width = (size["height"], size["width"]) if "height" in size else (0, 0)
+        if not height:
+            raise InputError(f"image processor size {size}: textrec needs height and width")
+        return InputSpec(3, height, time_stride=width, min_width=width, fixed_width=width,
+                         resize="linear")  # fmt: skip
+
+    @property
+    def generation(self) -> GenerationConfig:
+        """Generation defaults: greedy, at most :data:`MAX_READING_TOKENS` tokens."""
+        return GenerationConfig(max_tokens=min(MAX_READING_TOKENS, self.max_tokens))
+
+    @property
+    def max_label_length(self) -> int:
+        """Most characters a label may have before tokenising (its tokens are checked too)."""
+        return self.max_tokens - 1
+
+    def output_lengths(self, widths: Tensor) -> Tensor:
+        """``(B,)`` ones: an image is read whole at its fixed size, no encoder position is
+        padding (:meth:`memory_mask` masks none)."""
+        return torch.ones_like(widths)
+
+    def pixels(self, images: Tensor) -> Tensor:
+        """``pixel_values`` of images ``(B, 3, H, W)`` in [-1, 1]: the processor's rescaling
+        (1/255 of uint8 values) and normalisation."""
+        processor = self.image_processor
+        if getattr(processor, "do_rescale", True) and processor.rescale_factor != 1 / 255:
+            raise InputError(
+                f"image processor rescale_factor {processor.rescale_factor}: not 1/255"
+            )
+        x = (images + 1) * (127.5 * processor.rescale_factor if processor.do_rescale else 127.5)
+        if getattr(processor, "do_normalize", False):
+            mean = torch.tensor(processor.image_mean, device=x.device, dtype=x.dtype)
+            std = torch.tensor(processor.image_std, device=x.device, dtype=x.dtype)
+            x = (x - mean[:, None, None]) / std[:, None, None]
+        return x
+
+    def forward(
+        self, images: Tensor, inputs: Tensor | None = None, widths: Tensor | None = None
+    ) -> Tensor:
+        """Encoder states ``(B, S, D)`` of images ``(B, 3, H, W)`` in [-1, 1]; with decoder
+        ``inputs`` ``(B, L)``, their teacher-forcing logits ``(B, L, V)`` (``widths``
+        unused: images are never padded)."""
+        memory = self.encode(self.pixels(images))
+        return memory if inputs is None else self.decode(memory, inputs, None)
+
+    def decode(self, memory: Tensor, inputs: Tensor, mask: Tensor | None) -> Tensor:
+        """Logits ``(N, L, V)`` of decoder ``inputs`` ``(N, L)`` over ``memory`` ``(N, S, D)``."""
         return self.net.decoder(
             input_ids=inputs, encoder_hidden_states=memory, use_cache=False
         ).logits
 
-    def loss(self, pixel_values: Tensor, labels: Tensor) -> Tensor:
-        """Scalar mean cross-entropy over the label tokens (padding ignored)."""
-        return sequence_loss(self(pixel_values, labels), labels)
+    def memory_mask(self, steps: Tensor, length: int) -> None:
+        """No encoder position is padding."""
+        return None
+
+    def label_tokens(self, labels: Sequence[str], charset: object) -> list[list[int] | None]:
+        """Label token ids (end token last) of each label, None where it cannot be one."""
+        fits = self.trainable(labels)
+        return [ids if ok else None for ids, ok in zip(self.tokenize(labels), fits, strict=True)]
+
+    def text(self, tokens: Sequence[int], charset: object) -> str:
+        """The text of generated tokens."""
+        return self.detokenize(tokens)
 
     @torch.no_grad()
     def generate(self, pixel_values: Tensor, config: GenerationConfig) -> list[Reading]:
