@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
+from pipelines.inference_options import runtime_options
 from textrec_data.manifest import default_split
 from textrec_model.evaluate import EvalConfig, evaluate
 from textrec_model.models import PRETRAINED
-from textrec_model.recognizer import DECODERS, DEFAULT_RUNTIME, ROTATIONS, RUNTIMES
+from textrec_model.recognizer import DECODERS, ROTATIONS
 
 
 def format_report(report: dict) -> str:
@@ -60,15 +61,7 @@ def format_report(report: dict) -> str:
     help="Score only the images this file names (by file stem), e.g. MMOCR's "
     "textrecog_test_1811.json for IC15-1811; also a JSON list or one name per line.",
 )  # fmt: skip
-@click.option(
-    "--runtime", type=click.Choice(RUNTIMES), default=DEFAULT_RUNTIME, show_default=True,
-    help="What runs --checkpoint or the shipped model: ONNX Runtime (exported once into "
-    "$XDG_CACHE_HOME/textrec/onnx) or PyTorch. Same texts; onnx is faster on a CPU.",
-)  # fmt: skip
-@click.option(
-    "--threads", default=0, show_default=True,
-    help="Intra-op threads of the runtime (0: its default, one per core).",
-)  # fmt: skip
+@runtime_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(quiet: bool, **options) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
+from pipelines.inference_options import runtime_options
 from textrec_data.errors import InputError
 from textrec_model.models import PRETRAINED
 from textrec_model.predict import (
@@ -17,9 +18,7 @@ from textrec_model.predict import (
 )
 from textrec_model.recognizer import (
     DECODERS,
-    DEFAULT_RUNTIME,
     ROTATIONS,
-    RUNTIMES,
     DecodeConfig,
     Recognizer,
     read_lexicon,
@@ -49,15 +48,7 @@ from textrec_model.recognizer import (
     "the most confident reading wins.",
 )  # fmt: skip
 @click.option("--lexicon", type=click.Path(), help="Word list: answer with lexicon words only.")
-@click.option(
-    "--runtime", type=click.Choice(RUNTIMES), default=DEFAULT_RUNTIME, show_default=True,
-    help="What runs --checkpoint or the shipped model: ONNX Runtime (exported once into "
-    "$XDG_CACHE_HOME/textrec/onnx) or PyTorch. Same texts; onnx is faster on a CPU.",
-)  # fmt: skip
-@click.option(
-    "--threads", default=0, show_default=True,
-    help="Intra-op threads of the runtime (0: its default, one per core).",
-)  # fmt: skip
+@runtime_options
 @user_errors
 def command(
     crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, rotate, lexicon,

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from textrec_data.preprocess import InputSpec
 from textrec_model.models.base import PretrainedEntry, RecognitionModel
-from textrec_model.models.svtr_lcnet import EncoderBlock
+from textrec_model.models.svtr_lcnet import EncoderBlock, ppocr_input_spec
 
 TIME_STRIDE = 8  # stem (4), the (3, 2) average pool (2)
 
@@ -247,17 +247,7 @@ class LCNetV4Rec(RecognitionModel):
 
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec(
-            channels=self.config.in_channels,
-            height=self.config.height,
-            time_stride=TIME_STRIDE,
-            min_width=TIME_STRIDE,
-            resize="linear",  # PaddleOCR's cv2.resize default
-            pad="zero",
-            pad_to=self.config.pad_to,
-            read_padding=self.config.paddle_geometry,
-            width_rule="paddle" if self.config.paddle_geometry else "round",
-        )
+        return ppocr_input_spec(self.config)
 
     def forward(self, images: Tensor) -> Tensor:
         """Logits ``(B, W // 8, num_classes)`` for float images ``(B, 3, 48, W)`` (RGB)."""

@@ -204,6 +204,23 @@ class SVTRNeck(nn.Module):
         return self.out(x).squeeze(2).transpose(1, 2)
 
 
+def ppocr_input_spec(config) -> InputSpec:
+    """The input of a PaddleOCR mobile recognizer of ``config`` (its ``in_channels``,
+    ``height``, ``pad_to``, ``paddle_geometry``): PaddleOCR's resize and zero padding, a step
+    per 8 columns."""
+    return InputSpec(
+        channels=config.in_channels,
+        height=config.height,
+        time_stride=TIME_STRIDE,
+        min_width=TIME_STRIDE,
+        resize="linear",  # PaddleOCR's cv2.resize default
+        pad="zero",
+        pad_to=config.pad_to,
+        read_padding=config.paddle_geometry,
+        width_rule="paddle" if config.paddle_geometry else "round",
+    )
+
+
 class SVTRLCNet(RecognitionModel):
     """PPLCNetV3 features -> SVTR neck -> class logits (class 0 is the blank)."""
 
@@ -227,17 +244,7 @@ class SVTRLCNet(RecognitionModel):
 
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec(
-            channels=self.config.in_channels,
-            height=self.config.height,
-            time_stride=TIME_STRIDE,
-            min_width=TIME_STRIDE,
-            resize="linear",  # PaddleOCR's cv2.resize default
-            pad="zero",
-            pad_to=self.config.pad_to,
-            read_padding=self.config.paddle_geometry,
-            width_rule="paddle" if self.config.paddle_geometry else "round",
-        )
+        return ppocr_input_spec(self.config)
 
     def forward(self, images: Tensor) -> Tensor:
         """Logits ``(B, W // 8, num_classes)`` for float images ``(B, 3, 48, W)`` (RGB)."""
