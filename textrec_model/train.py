@@ -84,7 +84,8 @@ def batch_loss(
     charset: Charset,
 ) -> torch.Tensor:
     """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper): CTC
-    (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)``, or
+    (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)`` (with
+    ``read_padding``, the steps of the crop padded to ``pad_to``, as it is read), or
     teacher forcing (cross-entropy per label token, end token included; a label the model
     cannot write, e.g. one its tokenizer cannot spell, is left out: ``train_step`` counts it
     as ``not_writable``)."""
@@ -101,7 +102,10 @@ def batch_loss(
         return sequence_loss(logits, labels)
     with autocast:
         logits = model(images)
-    lengths = head.output_lengths(batch.widths).clamp(max=logits.shape[1])
+    widths = batch.widths
+    if head.input_spec.read_padding:  # scored over the padding it is read over (Predictor)
+        widths = widths.clamp(min=head.input_spec.pad_to)
+    lengths = head.output_lengths(widths).clamp(max=logits.shape[1])
     return ctc_loss_mean(
         logits,
         batch.targets.to(device, non_blocking=True),
