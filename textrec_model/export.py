@@ -63,15 +63,18 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> dict:
 
 
 @contextmanager
-def claim_export(checkpoint: str | Path, out: str | Path) -> Iterator[None]:
+def claim_export(
+    checkpoint: str | Path, out: str | Path, option: str = "--checkpoint", others: tuple = ()
+) -> Iterator[None]:
     """Hold ``out`` (one writer at a time) once it is known to be apart from ``checkpoint``
-    and either absent or an earlier textrec export (InputError otherwise)."""
+    (given as ``option``) and the ``(option, path)`` pairs of ``others``, and either absent or
+    an earlier textrec export (InputError otherwise)."""
     out = Path(out)
     if not out.parent.is_dir():
         raise InputError(f"{out}: directory {out.parent} does not exist")
-    named = is_named_source(str(checkpoint))
+    inputs = [(option, checkpoint), *others]
     with output_lock(out):
-        check_apart(out, [("--checkpoint", None if named else checkpoint)])
+        check_apart(out, [(o, None if is_named_source(str(p)) else p) for o, p in inputs])
         if out.exists() and not is_export(out):
             raise InputError(
                 f"{out}: --out exists and is not a textrec export; textrec never replaces "
