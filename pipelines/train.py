@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from pipelines.common import user_errors
+from pipelines.distill_options import distill_options
 from textrec_model.config import config_with_recipe
 from textrec_model.models import DEFAULT_MODEL, PRESETS, PRETRAINED
 from textrec_model.train import TrainConfig, TrainingInterrupted, train
@@ -51,6 +52,7 @@ _default = {field.name: field.default for field in fields(TrainConfig)}.__getite
     metavar="backbone[:STEPS]",
     help="Freeze the convolutional backbone for STEPS steps (throughout without :STEPS).",
 )
+@distill_options
 @click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
 @click.option("--epochs", type=float, default=None, help="Passes over the train split [10].")
 @click.option("--batch-size", default=_default("batch_size"), show_default=True)
