@@ -17,6 +17,7 @@ COMMANDS = (
     "manifest",
     "convert",
     "stats",
+    "label",
     "train",
     "eval",
     "predict",
