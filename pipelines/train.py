@@ -21,23 +21,18 @@ _default = {field.name: field.default for field in fields(TrainConfig)}.__getite
 @click.command("train")
 @click.option("--config", "recipe", metavar="FILE", help="TOML recipe; options given win.")
 @click.option(
-    "--manifest",
-    "manifests",
-    multiple=True,
-    type=click.Path(),
+    "--manifest", "manifests", multiple=True, type=click.Path(),
     help="manifest.parquet or manifest directory, local or URL (repeat to mix several; their "
     "charsets must agree). The same one given k times is seen k times per epoch in training, "
     "once in validation.",
-)
+)  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False), help="Output directory.")
 @click.option(
-    "--model",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
+    "--model", type=click.Choice(sorted(PRESETS)), default=None,
     help=f"Architecture preset [{DEFAULT_MODEL}]: "
     + "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items())
     + " (`textrec models` lists them).",
-)
+)  # fmt: skip
 @click.option(
     "--init",
     default=None,

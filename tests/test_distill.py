@@ -17,7 +17,8 @@ from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
 from textrec_data.stream import ManifestStream, StreamConfig
 from textrec_model.checkpoint import load_checkpoint, save_checkpoint
-from textrec_model.distill import frame_kl, teacher_for
+from textrec_model.distill import check_student, frame_kl, teacher_for
+from textrec_model.models import build_model
 from textrec_model.train import train
 from textrec_model.transfer import load_source
 
@@ -44,12 +45,12 @@ def test_frame_kl_is_zero_for_equal_logits_and_ignores_frames_past_the_steps():
 
 def test_a_teacher_of_another_input_or_head_is_refused(shared_run, tmp_path):
     charset = load_source(str(shared_run.checkpoint))[2]
-    from textrec_model.models import build_model
-
     spec = build_model("tiny", charset.num_classes).input_spec
     assert teacher_for(str(shared_run.checkpoint), charset, spec).training is False
     with pytest.raises(InputError, match="height 32 vs 48"):
         teacher_for(str(shared_run.checkpoint), charset, replace(spec, height=48))
+    with pytest.raises(InputError, match="--teacher x: .* seq2seq model; .*textrec label"):
+        check_student(build_model("ppocr-seq2seq", charset.num_classes), "x")
     args = ("train", "--manifest", shared_run.manifest, "--out", tmp_path / "r", "--quiet")
     line = refused(cli(*args, "--model", "crnn-vgg", "--teacher", shared_run.checkpoint))
     assert "--teacher" in line and "textrec label" in line and "height 32 vs 64" in line
