@@ -17,6 +17,7 @@ COMMANDS = (
     "manifest",
     "convert",
     "stats",
+    "label",
     "train",
     "eval",
     "predict",
@@ -51,6 +52,7 @@ def main() -> None:
     Typical flow: `textrec synth` (or your data in a format `manifest --format` reads) ->
     `textrec manifest` -> `textrec stats` -> `textrec train` -> `textrec eval` / `textrec predict`
     / `textrec export`. `textrec convert` writes a manifest as LMDB or a word-crop list;
+    `textrec label` labels a manifest's rows with a teacher model (pseudo-labels);
     `textrec models` lists the architecture presets and pretrained models.
     """
     single_threaded_opencv()

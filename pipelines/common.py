@@ -54,12 +54,13 @@ def _fail(message: str) -> None:
 
 
 def _parsed_paths(kwargs: dict) -> dict:
-    """``kwargs`` with the values of path parameters (click.Path, and --init: a checkpoint or
-    a pretrained name) checked and parsed by :func:`~textrec_data.inputs.path_option`."""
+    """``kwargs`` with the values of path parameters (click.Path, --init and --teacher: a
+    checkpoint or a pretrained name) checked and parsed by :func:`path_option`."""
     ctx = click.get_current_context(silent=True)
     for param in ctx.command.params if ctx is not None else []:
         value = kwargs.get(param.name)
-        if value is None or not (isinstance(param.type, click.Path) or param.name == "init"):
+        source = param.name in ("init", "teacher")  # a checkpoint path or a pretrained name
+        if value is None or not (isinstance(param.type, click.Path) or source):
             continue
         option, command = (param.opts or [param.name])[0], ctx.command.name
         values = value if isinstance(value, tuple) else (value,)

@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from pipelines.common import user_errors
+from pipelines.distill_options import distill_options
 from textrec_model.config import config_with_recipe
 from textrec_model.models import DEFAULT_MODEL, PRESETS, PRETRAINED
 from textrec_model.train import TrainConfig, TrainingInterrupted, train
@@ -20,23 +21,18 @@ _default = {field.name: field.default for field in fields(TrainConfig)}.__getite
 @click.command("train")
 @click.option("--config", "recipe", metavar="FILE", help="TOML recipe; options given win.")
 @click.option(
-    "--manifest",
-    "manifests",
-    multiple=True,
-    type=click.Path(),
+    "--manifest", "manifests", multiple=True, type=click.Path(),
     help="manifest.parquet or manifest directory, local or URL (repeat to mix several; their "
     "charsets must agree). The same one given k times is seen k times per epoch in training, "
     "once in validation.",
-)
+)  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False), help="Output directory.")
 @click.option(
-    "--model",
-    type=click.Choice(sorted(PRESETS)),
-    default=None,
+    "--model", type=click.Choice(sorted(PRESETS)), default=None,
     help=f"Architecture preset [{DEFAULT_MODEL}]: "
     + "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items())
     + " (`textrec models` lists them).",
-)
+)  # fmt: skip
 @click.option(
     "--init",
     default=None,
@@ -51,6 +47,7 @@ _default = {field.name: field.default for field in fields(TrainConfig)}.__getite
     metavar="backbone[:STEPS]",
     help="Freeze the convolutional backbone for STEPS steps (throughout without :STEPS).",
 )
+@distill_options
 @click.option("--max-steps", type=int, default=None, help="Optimizer steps (overrides --epochs).")
 @click.option("--epochs", type=float, default=None, help="Passes over the train split [10].")
 @click.option("--batch-size", default=_default("batch_size"), show_default=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pyarrow.parquet as pq
 
-from textrec_data.manifest import FORMAT_VERSION, MANIFEST_SCHEMA, TableWriter
+from textrec_data.manifest import FORMAT_VERSION, MANIFEST_SCHEMA, METADATA_KEY, TableWriter
 
 CHARS = "abcdefghij"
 
@@ -67,3 +69,25 @@ def write_manifest(
         }
     )
     return path
+
+
+def mixed_manifest(tmp_path: Path, rows: int = 48, every: int = 3) -> tuple[Path, dict[str, int]]:
+    """A manifest (format 3) whose every ``every``-th row has no label, and its unlabeled
+    rows by split."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    labelled = write_manifest(tmp_path / "labelled.parquet", rows)
+    metadata = json.loads(pq.ParquetFile(labelled).metadata.metadata[METADATA_KEY])
+    records = pq.read_table(labelled).to_pylist()
+    unlabeled: dict[str, int] = {}
+    for i, row in enumerate(records):
+        row["source"] = "icdar15"
+        if i % every == 0:
+            row["label"] = row["text"] = None
+            unlabeled[row["split"]] = unlabeled.get(row["split"], 0) + 1
+    metadata["counts"]["unlabeled"] = unlabeled
+    metadata["format_version"] = FORMAT_VERSION
+    path = tmp_path / "mixed.parquet"
+    writer = TableWriter(path, MANIFEST_SCHEMA, 16)
+    writer.write(records)
+    writer.close(metadata)
+    return path, unlabeled

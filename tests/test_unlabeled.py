@@ -9,14 +9,12 @@ import cv2
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from manifest_factory import write_manifest
+from manifest_factory import mixed_manifest, write_manifest
 from misuse import cli, refused, succeeded
 
 from textrec_data.manifest import (
     FORMAT_VERSION,
-    MANIFEST_SCHEMA,
     METADATA_KEY,
-    TableWriter,
     read_manifest_info,
 )
 from textrec_data.stream import ManifestStream, StreamConfig
@@ -99,29 +97,8 @@ def test_folder_of_crops_becomes_unlabeled_rows(tmp_path):
     assert "unlabeled (no label, in the splits above): train 3" in output
 
 
-def _mixed_manifest(tmp_path, rows: int = 48, every: int = 3):
-    """A manifest (format 3) whose every ``every``-th row has no label."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    labelled = write_manifest(tmp_path / "labelled.parquet", rows)
-    metadata = json.loads(pq.ParquetFile(labelled).metadata.metadata[METADATA_KEY])
-    records = pq.read_table(labelled).to_pylist()
-    unlabeled: dict[str, int] = {}
-    for i, row in enumerate(records):
-        row["source"] = "icdar15"
-        if i % every == 0:
-            row["label"] = row["text"] = None
-            unlabeled[row["split"]] = unlabeled.get(row["split"], 0) + 1
-    metadata["counts"]["unlabeled"] = unlabeled
-    metadata["format_version"] = FORMAT_VERSION
-    path = tmp_path / "mixed.parquet"
-    writer = TableWriter(path, MANIFEST_SCHEMA, 16)
-    writer.write(records)
-    writer.close(metadata)
-    return path, unlabeled
-
-
 def test_stream_skips_unlabeled_rows_with_a_count(tmp_path):
-    path, unlabeled = _mixed_manifest(tmp_path)
+    path, unlabeled = mixed_manifest(tmp_path)
     stream = ManifestStream([path], "train", StreamConfig(batch_size=8, shuffle=False), epochs=1)
     batches = list(stream)
     assert sum(b.skipped.get("unlabeled", 0) for b in batches) == unlabeled["train"]
@@ -130,7 +107,7 @@ def test_stream_skips_unlabeled_rows_with_a_count(tmp_path):
 
 
 def test_training_eval_and_convert_skip_unlabeled_rows(tmp_path):
-    path, unlabeled = _mixed_manifest(tmp_path)
+    path, unlabeled = mixed_manifest(tmp_path)
     config = TrainConfig(
         manifests=(str(path),), out=str(tmp_path / "run"), max_steps=4, eval_every=4,
         batch_size=8, workers=0, warmup_steps=1, log_every=1, pool_size=32,
@@ -151,7 +128,7 @@ def test_training_eval_and_convert_skip_unlabeled_rows(tmp_path):
     lines = (tmp_path / "wc" / "gt.txt").read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == read_manifest_info(path).num_rows - total
 
-    only_unlabeled, _ = _mixed_manifest(tmp_path / "u", every=1)
+    only_unlabeled, _ = mixed_manifest(tmp_path / "u", every=1)
     refused(cli(*args[:4], only_unlabeled, "--out", tmp_path / "e2"), "with a label")
     refused(cli("train", "--manifest", only_unlabeled, "--out", tmp_path / "r2"), "with a label")
 

@@ -20,7 +20,8 @@ REJECT_REASONS: dict[str, str] = {
     "without `label-%09d`, a JSON annotation that is not an object or has no `utf8_string`",
     "bad_coordinates": "a coordinate is not a finite number, a polygon has under 3 points, or "
     "the quad spans over 4 times the image's size",
-    "empty_label": "the transcription is empty or only whitespace",
+    "empty_label": "the transcription is empty or only whitespace (`textrec label`: the "
+    "teacher read nothing in the crop)",
     "degenerate_quad": "the quad has (near) zero area or a side shorter than 1 pixel",
     "outside_image": "the quad does not overlap the image",
     "missing_image": "no image file matches (the GT file; the listed crop; the JSON's image), or "
@@ -31,6 +32,8 @@ REJECT_REASONS: dict[str, str] = {
     "illegible": "marked illegible by the format (COCO-Text `legibility`, TextOCR `.`)",
     "language": "COCO-Text `language` is not `english`",
     "text_class": "COCO-Text `class` is `others` (neither machine printed nor handwritten)",
+    "low_confidence": "`textrec label`: the teacher read the crop with a confidence below "
+    "`--min-confidence`",
 }
 
 

@@ -52,21 +52,30 @@ class StreamConfig:
     #: them). A number: a sequence-to-sequence model's, a label of at most this many
     #: characters, whatever the crop's width.
     max_label_length: int | None = None
+    #: Unlabeled rows go into batches (label None, no target) for a distillation loss to read
+    #: (``train --teacher``); False: they are skipped and counted (``unlabeled``).
+    keep_unlabeled: bool = False
 
 
 @dataclass
 class Batch:
     """Collated batch: ``images`` (B, C, H, W) float in [-1, 1], ``widths`` (B,) unpadded widths,
-    ``targets`` (sum L,) ids, ``target_lengths`` (B,), ``labels`` strings, ``epoch`` of the shard
-    and ``skipped`` counts of rows left out of this batch (by reason)."""
+    ``targets`` (sum L,) ids and ``target_lengths`` (N,) of the N labelled rows, in order,
+    ``labels`` strings (None: an unlabeled row, kept by ``keep_unlabeled``), ``epoch`` of the
+    shard and ``skipped`` counts of rows left out of this batch (by reason)."""
 
     images: torch.Tensor
     widths: torch.Tensor
     targets: torch.Tensor
     target_lengths: torch.Tensor
-    labels: list[str]
+    labels: list[str | None]
     epoch: int
     skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> list[int]:
+        """Rows with a label (those ``targets`` and ``target_lengths`` are of), in order."""
+        return [b for b, label in enumerate(self.labels) if label is not None]
 
     def pin_memory(self) -> Batch:
         self.images = self.images.pin_memory()
@@ -254,24 +263,33 @@ class ManifestStream(IterableDataset):
             batches = [batches[i] for i in rng.permutation(len(batches))]
         yield from batches
 
+    def _target(self, label: str | None) -> tuple[list[int], int, str | None]:
+        """A row's target ids, the width its label needs and why the row is left out (None:
+        kept). An unlabeled row (kept for a distillation loss) has no target, needs no width."""
+        cfg = self.config
+        if label is None:
+            return [], 0, None
+        if not label or self.charset.missing(label):
+            return [], 0, "out_of_charset" if label else "empty_label"
+        ids = self.charset.encode(label)
+        needed = cfg.spec.width_for_steps(min_ctc_length(ids))
+        if cfg.max_label_length is not None:  # a decoder writes it at any width
+            needed = 0 if len(ids) <= cfg.max_label_length else cfg.max_width + 1
+        if needed > cfg.max_width:  # cannot be emitted at any allowed width: never fed to CTC
+            return [], 0, "infeasible"
+        return ids, needed, None
+
     def _collate(self, rows: list[tuple], epoch: int) -> Batch:
         cfg = self.config
         images, widths, targets, lengths, labels = [], [], [], [], []
         skipped: dict[str, int] = {}
         for index, label, png, width in rows:
-            if label is None:  # an unlabeled row (manifest format 3): nothing for CTC to learn
+            if label is None and not cfg.keep_unlabeled:  # manifest format 3: nothing for CTC
                 skipped["unlabeled"] = skipped.get("unlabeled", 0) + 1
                 continue
-            if not label or self.charset.missing(label):
-                reason = "out_of_charset" if label else "empty_label"
+            ids, needed, reason = self._target(label)
+            if reason is not None:
                 skipped[reason] = skipped.get(reason, 0) + 1
-                continue
-            ids = self.charset.encode(label)
-            needed = cfg.spec.width_for_steps(min_ctc_length(ids))
-            if cfg.max_label_length is not None:  # a decoder writes it at any width
-                needed = 0 if len(ids) <= cfg.max_label_length else cfg.max_width + 1
-            if needed > cfg.max_width:  # cannot be emitted at any allowed width: never fed to CTC
-                skipped["infeasible"] = skipped.get("infeasible", 0) + 1
                 continue
             width = max(width, needed)  # give a long label enough time steps
             rng = np.random.default_rng((cfg.seed, epoch, index)) if cfg.augment else None
@@ -282,7 +300,8 @@ class ManifestStream(IterableDataset):
             images.append(image)
             widths.append(image.shape[2])
             targets.extend(ids)
-            lengths.append(len(ids))
+            if label is not None:
+                lengths.append(len(ids))
             labels.append(label)
         return Batch(
             images=torch.from_numpy(pad_batch(images, cfg.spec)),

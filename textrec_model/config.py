@@ -34,6 +34,8 @@ TRAIN_BOUNDS = {
     "workers": Bound(0, 64),
     "seed": Bound(0, MAX_SEED),
     "pool_size": Bound(1),
+    "distill_weight": Bound(0, integer=False),
+    "distill_temperature": Bound(0, 100, integer=False, low_open=True),
 }
 
 
@@ -45,13 +47,18 @@ class TrainConfig:
     ``init`` the architecture of the source whose weights start the run: a checkpoint path or a
     pretrained name, see :mod:`textrec_model.transfer`; ``model`` and ``init`` together: the
     preset, with the source's layers that fit it); ``freeze`` is ``backbone[:STEPS]``;
-    ``height`` None takes the model's input height (any other value must equal it)."""
+    ``height`` None takes the model's input height (any other value must equal it);
+    ``teacher`` (a checkpoint or a pretrained name) adds frame distillation
+    (:mod:`textrec_model.distill`) weighted ``distill_weight`` at ``distill_temperature``."""
 
     manifests: tuple[str, ...]
     out: str
     model: str | None = None
     init: str | None = None
     freeze: str | None = None
+    teacher: str | None = None
+    distill_weight: float = 1.0
+    distill_temperature: float = 1.0
     max_steps: int | None = None
     epochs: float | None = None
     batch_size: int = 64
@@ -118,6 +125,7 @@ class TrainConfig:
             crop_augment=self.crop_augment,
             seed=self.seed,
             max_label_length=getattr(model, "max_label_length", None),
+            keep_unlabeled=self.teacher is not None,
         )
 
 

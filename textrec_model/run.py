@@ -11,6 +11,7 @@ import torch
 from textrec_data.charset import Charset
 from textrec_model.checkpoint import Checkpoint, ResumeState, rng_state
 from textrec_model.config import TrainConfig
+from textrec_model.distill import Distiller
 from textrec_model.distributed import DistInfo
 from textrec_model.models import RecognitionModel
 from textrec_model.transfer import InitReport
@@ -40,6 +41,8 @@ class Run:
     step: int = 0
     best_accuracy: float = -1.0
     skipped: dict[str, int] = field(default_factory=dict)
+    distiller: Distiller | None = None  # train --teacher
+    kl_sum: float = 0.0  # the distillation KL of the log window's steps, times their samples
 
     def checkpoint(self, metrics: dict | None = None) -> Checkpoint:
         """The model, its hyper-parameters and everything needed to resume, at this step."""

@@ -31,6 +31,7 @@ from textrec_data.stream import Batch, ManifestStream, StreamConfig, steps_per_e
 from textrec_model.config import TrainConfig
 from textrec_model.ctc import ctc_loss_mean
 from textrec_model.curves import append_metrics, plot_curves, read_metrics
+from textrec_model.distill import Distiller, make_distiller
 from textrec_model.distributed import (
     DistInfo,
     broadcast_flag,
@@ -82,36 +83,46 @@ def batch_loss(
     dtype,
     head: RecognitionModel,
     charset: Charset,
-) -> torch.Tensor:
-    """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper): CTC
-    (per-sample loss / label length) over the valid steps of the logits ``(B, T, C)`` (with
-    ``read_padding``, the steps of the crop padded to ``pad_to``, as it is read), or
-    teacher forcing (cross-entropy per label token, end token included; a label the model
-    cannot write, e.g. one its tokenizer cannot spell, is left out: ``train_step`` counts it
-    as ``not_writable``)."""
+    distiller: Distiller | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The mean loss of a batch by ``head``'s kind (``model`` is it, or its DDP wrapper), and
+    the distillation KL (None without ``distiller``): CTC (per-sample loss / label length, over
+    the labelled rows) over the valid steps of the logits ``(B, T, C)`` (with ``read_padding``,
+    the steps of the crop padded to ``pad_to``, as it is read), plus ``distiller``'s term over
+    the same steps of every row; or teacher forcing (cross-entropy per label token, end token
+    included; a label the model cannot write, e.g. one its tokenizer cannot spell, is left
+    out: ``train_step`` counts it as ``not_writable``)."""
     images = batch.images.to(device, non_blocking=True)
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
     if head.head_kind == "seq2seq":
         tokens = head.label_tokens(batch.labels, charset)
         kept = [b for b, ids in enumerate(tokens) if ids is not None]
         if not kept:
-            return sum(p.sum() for p in model.parameters()) * 0.0
+            return sum(p.sum() for p in model.parameters()) * 0.0, None
         labels = pad_labels([tokens[b] for b in kept]).to(device)
         with autocast:
             logits = model(images[kept], decoder_inputs(labels, head.special), batch.widths[kept])
-        return sequence_loss(logits, labels)
+        return sequence_loss(logits, labels), None
     with autocast:
         logits = model(images)
     widths = batch.widths
     if head.input_spec.read_padding:  # scored over the padding it is read over (Predictor)
         widths = widths.clamp(min=head.input_spec.pad_to)
-    lengths = head.output_lengths(widths).clamp(max=logits.shape[1])
-    return ctc_loss_mean(
-        logits,
-        batch.targets.to(device, non_blocking=True),
-        lengths.to(device),
-        batch.target_lengths.to(device),
-    )
+    lengths = head.output_lengths(widths).clamp(max=logits.shape[1]).to(device)
+    labelled = batch.labelled
+    loss = logits.sum() * 0.0  # a batch of unlabeled rows only: the KL term alone
+    if labelled:
+        rows = slice(None) if len(labelled) == len(batch.labels) else labelled
+        loss = ctc_loss_mean(
+            logits[rows],
+            batch.targets.to(device, non_blocking=True),
+            lengths[rows],
+            batch.target_lengths.to(device),
+        )
+    if distiller is None:
+        return loss, None
+    term, kl = distiller.term(logits, images, lengths, dtype)
+    return loss + term, kl
 
 
 def train_stream(run: Run, **kwargs) -> ManifestStream:
@@ -163,11 +174,13 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
     out = Path(config.out)
     probe = ManifestStream(config.manifests, config.train_split, StreamConfig())
     for split in (config.train_split, config.val_split):
-        if sum(info.split_count(split) - info.unlabeled_count(split) for info in probe.infos) == 0:
+        unlabeled = 0 if config.teacher and split == config.train_split else 1  # distilled
+        rows = sum(i.split_count(split) - unlabeled * i.unlabeled_count(split) for i in probe.infos)
+        if rows == 0:
             raise InputError(
                 f"{config.manifests[0]}: no rows in split {split!r} with a label (training needs "
-                f"labelled {config.train_split!r} and {config.val_split!r} rows among its "
-                "manifests)"
+                f"labelled {config.train_split!r} (with --teacher, any) and "
+                f"{config.val_split!r} rows among its manifests)"
             )
     per_epoch = steps_per_epoch(probe.split_rows, config.batch_size, dist_info.world_size)
     total_steps = _total_steps(config, per_epoch)
@@ -184,6 +197,11 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
         model = build_model(config.model or DEFAULT_MODEL, probe.charset.num_classes)
     model = model.to(device)
     config.check_input_spec(model.input_spec)
+    distiller = None
+    if config.teacher:
+        distiller = make_distiller(
+            config.teacher, probe.charset, model, config.distill_weight, config.distill_temperature
+        )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -212,6 +230,7 @@ def setup_run(config: TrainConfig, device: torch.device, dist_info: DistInfo) ->
         init_report=init_report,
         freeze=freeze,
         manifest_digests=manifest_digests(config.manifests),
+        distiller=distiller,
     )
     if config.resume:
         resume_run(run)
@@ -232,7 +251,11 @@ def train_step(run: Run, batch: Batch) -> float:
     if part is not None:
         set_frozen(run.model, steps == 0 or run.step < steps)
     if batch.labels:
-        loss = batch_loss(run.ddp_model, batch, run.device, run.dtype, run.model, run.charset)
+        loss, kl = batch_loss(
+            run.ddp_model, batch, run.device, run.dtype, run.model, run.charset, run.distiller
+        )
+        if kl is not None:
+            run.kl_sum += float(kl) * len(batch.labels)
     else:  # every row of the batch was skipped: a zero step keeps DDP ranks in lock-step
         loss = sum(p.sum() for p in run.ddp_model.parameters()) * 0.0
     if not torch.isfinite(loss):
@@ -263,6 +286,9 @@ def log_window(run: Run, loss_sum: float, samples: int, seconds: float) -> dict:
         "samples_per_s": samples * run.dist_info.world_size / max(seconds, 1e-9),
         "skipped": dict(run.skipped),
     }
+    if run.distiller is not None:  # train_loss holds its weighted term; this is the plain KL
+        record["distill_kl"] = run.kl_sum / max(1, samples)
+        run.kl_sum = 0.0
     if run.dist_info.is_main:
         append_metrics(run.out, record)
     return record
