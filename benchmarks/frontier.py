@@ -98,6 +98,7 @@ def draw(points: list[dict], words: int, png: str | Path) -> None:
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="lower left")
     figure.tight_layout()
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(png) as tmp:
         figure.savefig(tmp, format="png", metadata={"Software": None})
     plt.close(figure)
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     words = table["rows"][0]["all"]["n"]
     draw(points, words, args.png)
     result = {"table": Path(args.table).name, "words": words, "points": points}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(args.out) as tmp:
         tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.png} and {args.out}: {len(points)} points")

@@ -81,7 +81,10 @@ def ic15_table() -> str:
     header += ["alnum, `--rotate vertical`"] if turned else []
     header += ["case-insensitive", "exact", "CER", "crops/s per thread"]
     notes = "".join(
-        f" Not run: {note['peer']} ({note['why']})." for note in result.get("skipped", [])
+        f" Not run: {note['peer']} ({note['why']}"
+        + (f"; `{note['stand_in']}` in its place" if note.get("stand_in") else "")
+        + ")."
+        for note in result.get("skipped", [])
     )
     words = result["rows"][0]["all"]["n"]
     return table(header, body) + f"\n\n{words} words.{notes} " + machine_line(result)
