@@ -90,6 +90,7 @@ def draw(points: list[dict], words: int, png: str | Path) -> None:
     axes.set_xscale("log")
     speeds = [p["crops_per_s_per_thread"] for p in points]
     axes.set_xlim(min(speeds) / 1.5, max(speeds) * 4)
+    axes.xaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
     axes.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:g}"))
     axes.xaxis.set_minor_formatter(ticker.NullFormatter())
     place_labels(axes, points)
