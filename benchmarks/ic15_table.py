@@ -1,20 +1,24 @@
 """The ICDAR 2015 table of docs/RESULTS.md: every recognizer on the same official crops, one run.
 
-Rows: PP-OCRv4 rec zero-shot (RapidOCR 1.4.4's ONNX model through its own pipeline: an optional
-dependency of this benchmark only), and any number of textrec models (checkpoints, or pretrained
-names such as ``easyocr:english_g2`` for zero-shot). A textrec row is scored by
-:func:`textrec_model.scoring.score`, exactly as ``textrec eval`` and training validation score;
-PP-OCRv4's texts by :func:`textrec_model.metrics.compute_metrics` on the same labels (exact,
-case-insensitive, alphanumeric). Figures are on all words and on an optional subset (e.g.
-IC15-1811); speed is timed with one thread on decoded crops (crops/s per thread, median of
-``--rounds``). ``--rotate`` (repeatable) scores each textrec
-model once per setting (``textrec eval --rotate``); PP-OCRv4 through RapidOCR reads crops as given.
+Rows: the peer recognizers of :mod:`benchmarks.peers` (``--peer NAME``, repeatable; default every
+one whose package is installed, the others skipped with a printed line and a note in the JSON),
+each through its own package, and any number of textrec models (``--model``: checkpoints,
+``.onnx`` exports, float32 or int8, pretrained names such as ``ppocr:v4``). A textrec row is
+scored by :func:`textrec_model.scoring.score`, exactly as ``textrec eval`` scores, and once more
+per ``--rotate`` setting (default ``vertical``: an extra column); a peer's texts by
+:func:`textrec_model.metrics.compute_metrics` on the same labels. Columns: all words and a subset,
+each as exact, case-insensitive and alphanumeric (case-insensitive, ``0-9a-z`` only) accuracy;
+and crops/s per thread: the median of ``--rounds`` passes, one thread, the readers timed in
+turn so a change in the machine's load falls on all of them.
+
+The subset: ``--subset FILE`` (MMOCR's ``textrecog_test_1811.json`` for IC15-1811, or any file
+``textrec eval --subset`` reads), else IC15-1811's published rule that can be applied to the GT,
+words of letters and digits only (1922 of the 2077; IC15-1811 also drops 111 "extremely
+distorted" words by a list the GT does not carry).
 
     python -m benchmarks.ic15_table --manifest out/ic15_test_crops/manifest.parquet \\
-        --model easyocr:english_g2 --model out/ft/best.pt --out benchmarks/results/ic15_table.json
-
-PP-OCRv4 needs ``pip install --no-deps rapidocr-onnxruntime==1.4.4 pyclipper shapely pyyaml six``
-(``--no-deps``: its ``opencv-python`` would clash with textrec's ``opencv-python-headless``).
+        --model ppocr:v4 --model textrec_model/weights/textrec_ic15.pt --rounds 3 \\
+        --out benchmarks/results/ic15_table.json
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -29,27 +34,24 @@ import numpy as np
 import torch
 
 from benchmarks.common import machine, median
+from benchmarks.peers import PEERS, STAND_INS, missing
+from textrec_data.atomic import atomic_file
 from textrec_data.preprocess import decode_crop
-from textrec_model.metrics import compute_metrics
+from textrec_data.subset import name_stem, read_subset
+from textrec_model.metrics import compute_metrics, is_alphanumeric_word
 from textrec_model.predictor import ROTATIONS, DecodeConfig
 from textrec_model.recognizer import Recognizer
 from textrec_model.scoring import SplitRow, score, split_rows
 
+#: The subset without a ``--subset`` file: its name in the table, and the rule.
+ALNUM_SUBSET = "letters and digits only"
+ALNUM_RULE = (
+    "words whose label is ASCII letters and digits only (1922 of IC15's 2077): IC15-1811's "
+    "published rule without its list of 111 distorted words, which the GT does not carry"
+)
 
-def ppocr_reader():
-    """PP-OCRv4 rec through RapidOCR's own recognition pipeline: BGR crops in, texts out."""
-    from rapidocr_onnxruntime import RapidOCR
-
-    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
-
-    def read(crops: list[np.ndarray]) -> list[str]:
-        texts = []
-        for crop in crops:
-            result, _ = engine(crop, use_det=False, use_cls=False, use_rec=True)
-            texts.append(result[0][0] if result else "")
-        return texts
-
-    return read
+#: Crops in, texts out (BGR crops of shape (H, W, 3), uint8).
+ReadMany = Callable[[list[np.ndarray]], list[str]]
 
 
 def textrec_recognizer(source: str) -> Recognizer:
@@ -59,74 +61,155 @@ def textrec_recognizer(source: str) -> Recognizer:
     return Recognizer.from_checkpoint(source)
 
 
-def timed(read, crops: list, rounds: int) -> tuple[list, float]:
-    """What ``read(crops)`` returns, and the median over ``rounds`` of crops it reads per
-    second."""
-    speeds, out = [], []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        out = read(crops)
-        speeds.append(len(crops) / (time.perf_counter() - start))
-    return out, round(median(speeds), 1)
+def subset_mask(words: list[SplitRow], subset_file: str | None) -> list[bool]:
+    """Which words the subset column counts: those a subset file names (by file stem), else
+    those whose label is letters and digits only."""
+    if subset_file:
+        keep = set(read_subset(subset_file))
+        return [name_stem(w.image_id) in keep for w in words]
+    return [is_alphanumeric_word(w.label) for w in words]
 
 
-def table_row(name: str, texts: list[str], rows: list[SplitRow], subset: list[bool], speed):
-    """Metrics of ``texts`` on all words and the subset, and the speed."""
-    labels = [row.label for row in rows]
+def scores(texts: list[str], labels: list[str], subset: list[bool]) -> dict:
+    """Metrics of ``texts`` on all words and on the subset."""
     picked = [i for i, keep in enumerate(subset) if keep]
     return {
-        "name": name,
         "all": compute_metrics(texts, labels).__dict__,
         "subset": compute_metrics([texts[i] for i in picked], [labels[i] for i in picked]).__dict__,
-        "crops_per_s_per_thread": speed,
     }
 
 
-def main() -> None:
+def time_in_turn(readers: list[ReadMany], crops: list[np.ndarray], rounds: int):
+    """Each reader's texts (first pass) and crops/s (median of ``rounds`` passes, the readers
+    taking turns within each round)."""
+    texts: list[list[str]] = [[] for _ in readers]
+    speeds: list[list[float]] = [[] for _ in readers]
+    for k in range(rounds):
+        for i, read in enumerate(readers):
+            start = time.perf_counter()
+            out = read(crops)
+            speeds[i].append(len(crops) / (time.perf_counter() - start))
+            texts[i] = out if k == 0 else texts[i]
+    return texts, [round(median(s), 1) for s in speeds]
+
+
+def peer_readers(names: list[str]) -> tuple[dict[str, ReadMany], list[dict]]:
+    """The peers that can run here (name -> reader over a list of crops), and a note for each
+    one skipped."""
+    readers, skipped = {}, []
+    for name in names:
+        why = missing(name)
+        try:
+            read = None if why else PEERS[name].make()
+        except ImportError as exc:  # the package is there, a module it imports is not
+            why = f"{PEERS[name].module}: {exc}"
+        if why or read is None:
+            print(f"skipped peer {name}: {why}")
+            skipped.append({"peer": name, "why": why, "stand_in": STAND_INS.get(name, [None])[0]})
+            continue
+        readers[name] = lambda crops, read=read: [read(crop) for crop in crops]
+    return readers, skipped
+
+
+def textrec_reader(recognizer: Recognizer, decode: DecodeConfig) -> ReadMany:
+    """The recognizer's texts for BGR crops (it reads RGB)."""
+    predict = partial(recognizer.predict, decode=decode)
+    return lambda crops: [p.text for p in predict([c[:, :, ::-1] for c in crops])]
+
+
+def build_rows(args, words: list[SplitRow], crops: list[np.ndarray]) -> tuple[list, list]:
+    """Score and time every row: peers first, then textrec models with their rotations."""
+    labels = [w.label for w in words]
+    subset = subset_mask(words, args.subset)
+    peers, skipped = peer_readers(list(PEERS) if args.peer is None else args.peer)
+    models = [(m, args.label[k] if k < len(args.label) else m) for k, m in enumerate(args.model)]
+    stand_ins = [STAND_INS[s["peer"]] for s in skipped if s["stand_in"]]
+    models += [(m, label) for m, label in stand_ins if m not in args.model]
+    rotations = [r for r in args.rotate or ["vertical"] if r != "none"]
+    readers: list[ReadMany] = list(peers.values())
+    textrec = []
+    for source, label in models:
+        recognizer = textrec_recognizer(source)
+        for rotate in ["none", *rotations]:
+            decode = DecodeConfig(rotate=rotate)
+            read = [p.text for p in score(recognizer, words, decode).predictions]
+            textrec.append((source, label, rotate, read))
+            readers.append(textrec_reader(recognizer, decode))
+    texts, speeds = time_in_turn(readers, crops, args.rounds)
+    rows = []
+    for k, name in enumerate(peers):
+        row = {"name": name, "label": PEERS[name].label, "kind": "peer"}
+        measured = {**scores(texts[k], labels, subset), "crops_per_s_per_thread": speeds[k]}
+        rows.append({**row, **measured})
+    for k, (source, label, rotate, read) in enumerate(textrec, start=len(peers)):
+        measured = {**scores(read, labels, subset), "crops_per_s_per_thread": speeds[k]}
+        if rotate == "none":
+            rows.append({"name": source, "label": label, "kind": "textrec", **measured})
+        else:
+            rows[-1].setdefault("rotate", {})[rotate] = measured
+    return rows, skipped
+
+
+def print_rows(rows: list[dict]) -> None:
+    for row in rows:
+        a, s = row["all"], row["subset"]
+        turned = " ".join(
+            f"| --rotate {r} alnum {m['all']['word_accuracy_alnum']:.4f}"
+            for r, m in row.get("rotate", {}).items()
+        )
+        print(
+            f"{row['name'][:40]:<40} n={a['n']} ci {a['word_accuracy_ci']:.4f} alnum "
+            f"{a['word_accuracy_alnum']:.4f} | subset n={s['n']} alnum "
+            f"{s['word_accuracy_alnum']:.4f} {turned} | {row['crops_per_s_per_thread']} "
+            "crops/s/thread"
+        )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", required=True, help="manifest of the test crops")
     parser.add_argument("--split", default="test")
+    parser.add_argument("--peer", action="append", choices=sorted(PEERS), help="(repeat)")
+    parser.add_argument("--no-peers", action="store_true", help="textrec rows only")
     parser.add_argument("--model", action="append", default=[], help="textrec model (repeat)")
     parser.add_argument(
         "--label", action="append", default=[], help="each --model's name in the table (repeat)"
     )
-    parser.add_argument("--subset", help="file of image ids (one per line), e.g. IC15-1811")
-    parser.add_argument("--no-ppocr", action="store_true", help="skip PP-OCRv4")
+    parser.add_argument("--subset", help="subset file (e.g. textrecog_test_1811.json)")
     parser.add_argument(
-        "--rotate", action="append", choices=ROTATIONS, help="textrec models' --rotate (repeat)"
+        "--rotate", action="append", choices=ROTATIONS, help="textrec rows' extra --rotate column"
     )
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--limit", type=int, help="only the first N crops (quick checks)")
     parser.add_argument("--out", default="benchmarks/results/ic15_table.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.no_peers:
+        args.peer = []
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
     torch.set_num_threads(1)
-    words = list(split_rows([args.manifest], args.split))
+    words = list(split_rows([args.manifest], args.split))[: args.limit]
     crops = [decode_crop(w.crop, channels=3)[:, :, ::-1].copy() for w in words]  # BGR
-    keep = set(Path(args.subset).read_text().split()) if args.subset else None
-    subset = [keep is None or w.image_id in keep for w in words]
-    rows = []
-    if not args.no_ppocr:
-        texts, speed = timed(ppocr_reader(), crops, args.rounds)
-        row = table_row("PP-OCRv4 rec", texts, words, subset, speed)
-        rows.append({**row, "label": "PP-OCRv4 rec (RapidOCR 1.4.4, ONNX Runtime), zero-shot"})
-    rgb = [crop[:, :, ::-1] for crop in crops]
-    for k, model in enumerate(args.model):
-        label = args.label[k] if k < len(args.label) else model
-        recognizer = textrec_recognizer(model)
-        for rotate in args.rotate or ["none"]:
-            decode = DecodeConfig(rotate=rotate)
-            texts = [p.text for p in score(recognizer, words, decode).predictions]
-            _, speed = timed(partial(recognizer.predict, decode=decode), rgb, args.rounds)
-            name = model if rotate == "none" else f"{model} --rotate {rotate}"
-            rows.append({**table_row(name, texts, words, subset, speed), "label": label})
-    for row in rows:
-        a, s = row["all"], row["subset"]
-        print(
-            f"{row['name']:<40} n={a['n']} ci {a['word_accuracy_ci']:.4f} alnum "
-            f"{a['word_accuracy_alnum']:.4f} | subset n={s['n']} alnum "
-            f"{s['word_accuracy_alnum']:.4f} | {row['crops_per_s_per_thread']} crops/s/thread"
-        )
-    result = {"manifest": args.manifest, "subset": args.subset, "rows": rows, **machine()}
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    rows, skipped = build_rows(args, words, crops)
+    print_rows(rows)
+    result = {
+        "manifest": args.manifest,
+        "limit": args.limit,
+        "subset": args.subset,
+        "subset_name": Path(args.subset).name if args.subset else ALNUM_SUBSET,
+        "subset_rule": None if args.subset else ALNUM_RULE,
+        "rounds": args.rounds,
+        "rows": rows,
+        "skipped": skipped,
+        **machine(),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(args.out) as tmp:
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+    return result
 
 
 if __name__ == "__main__":

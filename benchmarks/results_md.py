@@ -29,18 +29,22 @@ SUMMARY = [
 ROTATE = " --rotate vertical"
 
 
+def vertical_scores(label: str, row: dict) -> dict:
+    """A row's scores with ``--rotate vertical``: its own column (ic15_table.py's ``rotate``),
+    else ic15_rotate.json's row of the same label."""
+    if "vertical" in row.get("rotate", {}):
+        return row["rotate"]["vertical"]["all"]
+    rows = load("ic15_rotate")["rows"]
+    return next((r["all"] for r in rows if r["label"] == label and r["name"].endswith(ROTATE)), {})
+
+
 def summary_table() -> str:
     """README: the shipped model and its alternatives on the official IC15 test crops."""
     rows = {row["label"]: row for row in load("ic15_table")["rows"]}
-    vertical = {
-        row["label"]: row["all"]
-        for row in load("ic15_rotate")["rows"]
-        if row["name"].endswith(ROTATE)
-    }
     body = []
     for label in SUMMARY:
         row, scores = rows[label], rows[label]["all"]
-        turned = vertical.get(label, {}).get("word_accuracy_alnum")
+        turned = vertical_scores(label, row).get("word_accuracy_alnum")
         body.append(
             [
                 label,
@@ -56,23 +60,46 @@ def summary_table() -> str:
 
 
 def ic15_table() -> str:
-    """Every recognizer of ic15_table.json on the same official test crops."""
+    """Every recognizer of ic15_table.json on the same official test crops; a subset column and
+    a ``--rotate vertical`` column where the run has them."""
     result = load("ic15_table")
-    body = [
-        [
-            row["label"],
-            pct(s["word_accuracy_alnum"]),
-            pct(s["word_accuracy_ci"]),
-            pct(s["word_accuracy"]),
-            f"{s['cer']:.3f}",
-            num(row["crops_per_s_per_thread"]),
-        ]
-        for row in result["rows"]
-        for s in [row["all"]]
-    ]
-    header = ["model", "alnum", "case-insensitive", "exact", "CER", "crops/s per thread"]
+    subset = result.get("subset_name")
+    turned = any("vertical" in row.get("rotate", {}) for row in result["rows"])
+    body = []
+    for row in result["rows"]:
+        s = row["all"]
+        cells = [row["label"], pct(s["word_accuracy_alnum"])]
+        if subset:
+            cells.append(pct(row["subset"]["word_accuracy_alnum"]))
+        if turned:
+            vertical = row.get("rotate", {}).get("vertical")
+            cells.append(pct(vertical["all"]["word_accuracy_alnum"]) if vertical else "–")
+        cells += [pct(s["word_accuracy_ci"]), pct(s["word_accuracy"]), f"{s['cer']:.3f}"]
+        body.append([*cells, num(row["crops_per_s_per_thread"])])
+    header = ["model", "alnum"]
+    header += [f"alnum, {subset} ({result['rows'][0]['subset']['n']} words)"] if subset else []
+    header += ["alnum, `--rotate vertical`"] if turned else []
+    header += ["case-insensitive", "exact", "CER", "crops/s per thread"]
+    notes = "".join(
+        f" Not run: {note['peer']} ({note['why']}"
+        + (f"; `{note['stand_in']}` in its place" if note.get("stand_in") else "")
+        + ")."
+        for note in result.get("skipped", [])
+    )
+    words = result["rows"][0]["all"]["n"]
+    return table(header, body) + f"\n\n{words} words.{notes} " + machine_line(result)
+
+
+def frontier() -> str:
+    """The accuracy-speed figure of benchmarks/frontier.py, and how many points it has."""
+    result = load("frontier")
+    kinds = [point["kind"] for point in result["points"]]
     return (
-        table(header, body) + f"\n\n{result['rows'][0]['all']['n']} words. " + machine_line(result)
+        "![IC15 alphanumeric word accuracy against crops/s per thread](frontier.png)\n\n"
+        f"IC15-{result['words']} alphanumeric word accuracy against crops/s per CPU thread (log "
+        f"scale), every row (textrec models: circles, {kinds.count('textrec')}; peer packages: "
+        f"squares, {kinds.count('peer')}) of `{result['table']}` "
+        "(`python -m benchmarks.frontier`)."
     )
 
 
@@ -176,6 +203,7 @@ def renderers() -> dict[str, Callable[[], str]]:
         "results:summary": summary_table,
         "results:ic15_table": ic15_table,
         "results:ic15_rotate": ic15_rotate,
+        "results:frontier": frontier,
         "results:seed_recipe": seed_recipe,
         "results:bench": bench_table,
         "results:scale": scale_table,
