@@ -85,13 +85,15 @@ def test_a_version_2_training_checkpoint_is_migrated(tmp_path):
     )
 
 
-def test_the_shipped_version_2_weights_load_and_an_inference_only_file_cannot_resume(tmp_path):
-    raw = torch.load(SHIPPED_WEIGHTS, weights_only=True)
-    assert raw["checkpoint_version"] == 2 and "optimizer" not in raw
+def test_a_version_2_inference_file_loads_and_an_inference_only_file_cannot_resume(tmp_path):
+    slim = _tiny_checkpoint().inference_only()
+    version_2 = {k: v for k, v in slim.to_state().items() if k != "resume"}
+    torch.save({**version_2, "checkpoint_version": 2}, tmp_path / "v2.pt")  # as 0.x exported
+    migrated = Checkpoint.load(tmp_path / "v2.pt")
+    assert migrated.resume is None and migrated.export_format == "weights"
+    assert migrated.build_model().num_classes == migrated.charset.num_classes
     shipped = Checkpoint.load(SHIPPED_WEIGHTS)
     assert shipped.resume is None and shipped.export_format == "weights"
-    assert shipped.build_model().num_classes == shipped.charset.num_classes
-    slim = _tiny_checkpoint().inference_only()
     assert slim.resume is None and all(
         v.dtype == torch.float16 for v in slim.model.values() if v.is_floating_point()
     )
