@@ -14,6 +14,7 @@ from textrec_model.seq2seq import (
     IGNORE_INDEX,
     GenerationConfig,
     SpecialTokens,
+    StepDecoder,
     beam_decode,
     decoder_inputs,
     generate,
@@ -85,7 +86,7 @@ def test_greedy_confidence_is_the_teacher_forced_probability_of_the_reading():
     decoder = TinyDecoder().eval()
     memory = decoder.memory(torch.arange(4))
     with torch.no_grad():
-        readings = greedy_decode(decoder.step(memory), 4, SPECIAL, max_tokens=6)
+        readings = greedy_decode(StepDecoder(decoder.step(memory), 4, SPECIAL), max_tokens=6)
         labels = pad_labels([[*r.tokens, END] if r.ended else r.tokens for r in readings])
         expected = sequence_log_probs(teacher_forced(decoder, memory, labels), labels)
     for reading, log_prob in zip(readings, expected.tolist(), strict=True):
@@ -97,8 +98,11 @@ def test_a_reading_does_not_depend_on_its_batch():
     decoder = TinyDecoder(seed=3).eval()
     memory = decoder.memory(torch.arange(4))
     with torch.no_grad():
-        together = greedy_decode(decoder.step(memory), 4, SPECIAL, max_tokens=6)
-        alone = [greedy_decode(decoder.step(memory[i : i + 1]), 1, SPECIAL, 6)[0] for i in range(4)]
+        together = greedy_decode(StepDecoder(decoder.step(memory), 4, SPECIAL), max_tokens=6)
+        alone = [
+            greedy_decode(StepDecoder(decoder.step(memory[i : i + 1]), 1, SPECIAL), 6)[0]
+            for i in range(4)
+        ]
     assert [r.tokens for r in together] == [r.tokens for r in alone]
 
 
@@ -108,8 +112,8 @@ def test_the_length_cap_stops_a_reading_that_never_ends():
     config = GenerationConfig(max_tokens=5, beam_width=2)
     with torch.no_grad():
         for readings in (
-            greedy_decode(decoder.step(memory), 3, SPECIAL, 5, banned=[END, PAD]),
-            beam_decode(decoder.step(memory), 3, SPECIAL, config, banned=[END, PAD]),
+            greedy_decode(StepDecoder(decoder.step(memory), 3, SPECIAL, banned=[END, PAD]), 5),
+            beam_decode(StepDecoder(decoder.step(memory), 3, SPECIAL, banned=[END, PAD]), config),
         ):
             assert all(len(r.tokens) == 5 and not r.ended for r in readings)
             assert all(END not in r.tokens and PAD not in r.tokens for r in readings)
@@ -128,7 +132,7 @@ def test_a_wide_beam_finds_the_best_reading_of_all(length_penalty):
     labels = pad_labels(readings)
     config = GenerationConfig(max_tokens=3, beam_width=100, length_penalty=length_penalty)
     with torch.no_grad():
-        found = beam_decode(decoder.step(memory), 4, SPECIAL, config, banned=[PAD])
+        found = beam_decode(StepDecoder(decoder.step(memory), 4, SPECIAL, banned=[PAD]), config)
         for image, reading in enumerate(found):
             image_memory = memory[image].expand(len(readings), -1, -1)
             logits = teacher_forced(decoder, image_memory, labels)
@@ -158,7 +162,7 @@ def test_training_with_the_loss_teaches_the_decoder_to_read_every_label():
     with torch.no_grad():
         memory = decoder.memory(images)
         for config in (GenerationConfig(max_tokens=10), GenerationConfig(10, beam_width=3)):
-            readings = generate(decoder.step(memory), 4, SPECIAL, config, banned=[PAD])
+            readings = generate(StepDecoder(decoder.step(memory), 4, SPECIAL, banned=[PAD]), config)
             assert [list(r.tokens) + [END] for r in readings] == words
             assert all(r.ended and r.confidence > 0.5 for r in readings)
 

@@ -19,7 +19,7 @@ from tiny_trocr import SPECIALS, char_tokenizer, save_tiny_trocr  # noqa: E402
 from textrec_data.errors import InputError  # noqa: E402
 from textrec_model.checkpoint import save_checkpoint  # noqa: E402
 from textrec_model.models.trocr import TrOCR, hf_dir, load_hf_dir  # noqa: E402
-from textrec_model.seq2seq import GenerationConfig, greedy_decode  # noqa: E402
+from textrec_model.seq2seq import GenerationConfig, StepDecoder, greedy_decode  # noqa: E402
 
 WORDS = ["ab", "cde1", "x", "hello 7"]
 
@@ -73,8 +73,8 @@ def textrec_greedy(model: TrOCR, pixels: torch.Tensor, max_tokens: int) -> list[
     """textrec's greedy readings as HF writes them: start, tokens, end, padding to equal length."""
     with torch.no_grad():
         memory = model.encode(pixels)
-        found = greedy_decode(model.decode_step(memory), len(pixels), model.special, max_tokens,
-                              model.banned)  # fmt: skip
+        decoder = StepDecoder(model.decode_step(memory), len(pixels), model.special, model.banned)
+        found = greedy_decode(decoder, max_tokens)
     rows = [[model.special.start, *h.tokens] + [model.special.end] * h.ended for h in found]
     width = max(map(len, rows))
     return [row + [model.special.pad] * (width - len(row)) for row in rows]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from textrec_data.atomic import atomic_file
 from textrec_data.errors import InputError
 
@@ -35,6 +33,10 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 def plot_curves(records: list[dict], out_png: str | Path) -> None:
     """Two panels: train/val loss and val word accuracy against step."""
+    # matplotlib is imported by the first plot, not with training: a run (or a test of one)
+    # that stops before its first validation starts a second or more sooner
+    from matplotlib.figure import Figure
+
     train = [r for r in records if r.get("kind") == "train"]
     val = [r for r in records if r.get("kind") == "val"]
     fig = Figure(figsize=(11, 4))  # no pyplot: no global figure or backend

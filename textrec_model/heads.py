@@ -26,6 +26,7 @@ from textrec_data.stream import min_ctc_length
 from textrec_model.ctc import Lexicon, beam_decode, ctc_loss, greedy_decode, lexicon_decode
 from textrec_model.seq2seq import (
     GenerationConfig,
+    StepDecoder,
     decoder_inputs,
     generate,
     pad_labels,
@@ -189,7 +190,9 @@ class Seq2SeqHead:
         device = next(model.parameters()).device
         memory = outputs.to(device)
         step = model.decode_step(memory, steps)
-        found = generate(step, len(memory), model.special, prepared, model.banned, device)
+        found = generate(
+            StepDecoder(step, len(memory), model.special, model.banned, device), prepared
+        )
         return [Prediction(model.text(h.tokens, charset), h.confidence) for h in found]
 
     @torch.inference_mode()

@@ -5,7 +5,8 @@ token prefixes ``(N, L)`` (long, the start token first) of the images ``rows`` `
 into the batch the encoder read) and returns next-token logits ``(N, V)`` for the last position.
 It recomputes the whole prefix at each step (no key/value cache): a word is a few tokens, and the
 decoding then never depends on which other prefixes share the batch. An HF TrOCR
-(:mod:`textrec_model.models.trocr`) and any other autoregressive decoder give such a callable.
+(:mod:`textrec_model.models.trocr`) and any other autoregressive decoder give such a callable;
+generation reads it as a :class:`StepDecoder` (with its batch size and special tokens).
 
 Shapes: ``B`` images, ``L`` tokens, ``V`` vocabulary. Labels ``(B, L)`` are token ids ending with
 the end token, padded with :data:`IGNORE_INDEX` (-100), which the loss ignores.
@@ -133,25 +134,32 @@ def sequence_log_probs(logits: Tensor, labels: Tensor) -> Tensor:
     return (chosen * kept).sum(-1)
 
 
-def _next_log_probs(step: DecoderStep, prefix: Tensor, rows: Tensor, banned: Tensor) -> Tensor:
-    """Log-softmax ``(N, V)`` in float32 of the step's logits, ``banned`` ids removed."""
-    logits = step(prefix, rows).float()
-    if banned.numel():
-        logits = logits.index_fill(-1, banned.to(logits.device), float("-inf"))
-    return logits.log_softmax(-1)
+@dataclass(frozen=True)
+class StepDecoder:
+    """What generation reads: the decoder ``step`` over ``batch_size`` images, its ``special``
+    tokens, the ``banned`` ids it never generates (e.g. padding) and the ``device`` of the
+    prefixes it is given."""
+
+    step: DecoderStep
+    batch_size: int
+    special: SpecialTokens
+    banned: Sequence[int] = ()
+    device: torch.device | str = "cpu"
+
+    def next_log_probs(self, prefix: Tensor, rows: Tensor) -> Tensor:
+        """Log-softmax ``(N, V)`` in float32 of the step's logits for ``prefix`` ``(N, L)`` of
+        the images ``rows`` ``(N,)``, the banned ids removed."""
+        logits = self.step(prefix, rows).float()
+        if len(self.banned):
+            banned = torch.as_tensor(list(self.banned), dtype=torch.long, device=logits.device)
+            logits = logits.index_fill(-1, banned, float("-inf"))
+        return logits.log_softmax(-1)
 
 
-def greedy_decode(
-    step: DecoderStep,
-    batch_size: int,
-    special: SpecialTokens,
-    max_tokens: int,
-    banned: Sequence[int] = (),
-    device: torch.device | str = "cpu",
-) -> list[Hypothesis]:
-    """The most probable token at each step, for each of ``batch_size`` images, until the end
-    token or ``max_tokens`` tokens. Finished readings leave the batch the step sees."""
-    banned_ids = torch.as_tensor(list(banned), dtype=torch.long)
+def greedy_decode(decoder: StepDecoder, max_tokens: int) -> list[Hypothesis]:
+    """The most probable token at each step, for each image, until the end token or
+    ``max_tokens`` tokens. Finished readings leave the batch the step sees."""
+    batch_size, special, device = decoder.batch_size, decoder.special, decoder.device
     prefix = torch.full((batch_size, 1), special.start, dtype=torch.long, device=device)
     alive = torch.arange(batch_size, device=device)
     tokens: list[list[int]] = [[] for _ in range(batch_size)]
@@ -160,7 +168,7 @@ def greedy_decode(
     for _ in range(max_tokens):
         if not len(alive):
             break
-        best_log_prob, best = _next_log_probs(step, prefix, alive, banned_ids).max(-1)
+        best_log_prob, best = decoder.next_log_probs(prefix, alive).max(-1)
         chosen = zip(alive.tolist(), best.tolist(), best_log_prob.tolist(), strict=True)
         for row, token, log_prob in chosen:
             log_probs[row].append(log_prob)
@@ -177,37 +185,30 @@ def greedy_decode(
     ]
 
 
-def beam_decode(
-    step: DecoderStep,
-    batch_size: int,
-    special: SpecialTokens,
-    config: GenerationConfig,
-    banned: Sequence[int] = (),
-    device: torch.device | str = "cpu",
-) -> list[Hypothesis]:
+def beam_decode(decoder: StepDecoder, config: GenerationConfig) -> list[Hypothesis]:
     """Beam search: each image keeps its ``config.beam_width`` best open prefixes; the readings
     the end token closes among a step's best ``2 * beam_width`` candidates are kept aside. An
     image stops when no open prefix can still beat its best closed reading (log-probabilities
     only fall, so the bound is exact), or at ``config.max_tokens`` (open prefixes then compete
     too, ``ended=False``). The reading with the best :meth:`Hypothesis.score` wins."""
     width, penalty = config.beam_width, config.length_penalty
-    banned_ids = torch.as_tensor(list(banned), dtype=torch.long)
+    batch_size, start_token = decoder.batch_size, decoder.special.start
     beams: list[list[Hypothesis]] = [[Hypothesis((), (), False)] for _ in range(batch_size)]
     finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
     for _ in range(config.max_tokens):
         live = [(b, h) for b in range(batch_size) for h in beams[b]]
         if not live:
             break
-        prefix = torch.tensor([[special.start, *h.tokens] for _, h in live], device=device)
-        rows = torch.tensor([b for b, _ in live], device=device)
-        log_probs = _next_log_probs(step, prefix, rows, banned_ids).cpu()
+        prefix = torch.tensor([[start_token, *h.tokens] for _, h in live], device=decoder.device)
+        rows = torch.tensor([b for b, _ in live], device=decoder.device)
+        log_probs = decoder.next_log_probs(prefix, rows).cpu()
         totals = log_probs + torch.tensor([sum(h.log_probs) for _, h in live])[:, None]
         start = 0
         for b in range(batch_size):
             span = slice(start, start + len(beams[b]))
             start = span.stop
             parents = [h for _, h in live[span]]
-            candidates = _expand(parents, log_probs[span], totals[span], width, special.end)
+            candidates = _expand(parents, log_probs[span], totals[span], width, decoder.special.end)
             finished[b].extend(h for h in candidates if h.ended)
             beams[b] = [h for h in candidates if not h.ended]
             if finished[b] and beams[b]:
@@ -248,15 +249,8 @@ def _expand(
     return kept
 
 
-def generate(
-    step: DecoderStep,
-    batch_size: int,
-    special: SpecialTokens,
-    config: GenerationConfig,
-    banned: Sequence[int] = (),
-    device: torch.device | str = "cpu",
-) -> list[Hypothesis]:
-    """Greedy (``beam_width`` 1) or beam readings of ``batch_size`` images, as ``config`` says."""
+def generate(decoder: StepDecoder, config: GenerationConfig) -> list[Hypothesis]:
+    """Greedy (``beam_width`` 1) or beam readings of the decoder's images, as ``config`` says."""
     if config.beam_width == 1:
-        return greedy_decode(step, batch_size, special, config.max_tokens, banned, device)
-    return beam_decode(step, batch_size, special, config, banned, device)
+        return greedy_decode(decoder, config.max_tokens)
+    return beam_decode(decoder, config)

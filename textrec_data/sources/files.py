@@ -5,14 +5,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from textrec_data.charset import normalize_text
+from textrec_data.errors import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
 #: A file without a BOM is read as UTF-16 when at least 1 byte in this many is NUL (ASCII text
 #: in UTF-16 has 1 in 2); fewer NULs are stray bytes in a UTF-8 file, each rejecting its line.
 _UTF16_NUL_SHARE = 8
+
+
+@dataclass(frozen=True)
+class GtFolderSource:
+    """A format that reads one folder, ``gt``, and takes no ``images`` (``--images``): the base
+    of its :class:`~textrec_data.sources.base.Source`, which sets ``name`` (its format name) and
+    ``holding`` (what the folder holds, for messages)."""
+
+    images: str | None
+    gt: str
+    name: ClassVar[str]
+    holding: ClassVar[str]
+
+    def gt_folder(self) -> Path:
+        """``gt``; an InputError when ``images`` is given or ``gt`` is not a directory."""
+        if self.images is not None:
+            raise InputError(f"{self.images}: --images is not used with --format {self.name}")
+        folder = Path(self.gt)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: --gt directory of {self.holding} not found")
+        return folder
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import ClassVar
 from textrec_data.errors import InputError
 from textrec_data.records import CroppedWord, Origin, Record
 from textrec_data.sources.base import Plan
-from textrec_data.sources.files import IMAGE_EXTENSIONS, natural_key
+from textrec_data.sources.files import IMAGE_EXTENSIONS, GtFolderSource, natural_key
 from textrec_data.sources.wordlists import crop_id
 
 #: Image files per unit of work.
@@ -44,20 +44,15 @@ def list_crops(folder: Path) -> tuple[list[str], int]:
 
 
 @dataclass(frozen=True)
-class ImageFolderSource:
+class ImageFolderSource(GtFolderSource):
     """The crops in folder ``gt`` (``images`` must be None: the crops are the GT's folder)."""
 
-    images: str | None
-    gt: str
     name: ClassVar[str] = "images"
+    holding: ClassVar[str] = "crops"
 
     def plan(self) -> Plan:
         """The folder's image files in chunks; an InputError when there is none."""
-        folder = Path(self.gt)
-        if self.images is not None:
-            raise InputError(f"{self.images}: --format images reads the crops in --gt only")
-        if not folder.is_dir():
-            raise InputError(f"{folder}: --gt directory of crops not found")
+        folder = self.gt_folder()
         names, others = list_crops(folder)
         if not names:
             raise InputError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})")

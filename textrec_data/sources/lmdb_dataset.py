@@ -24,7 +24,7 @@ from textrec_data.charset import normalize_text
 from textrec_data.errors import InputError
 from textrec_data.records import CroppedWord, Origin, Record, Reject
 from textrec_data.sources.base import Plan
-from textrec_data.sources.files import natural_key, text_reason
+from textrec_data.sources.files import GtFolderSource, natural_key, text_reason
 
 #: Samples per unit of work.
 CHUNK_SAMPLES = 1024
@@ -110,20 +110,15 @@ class LmdbChunk:
 
 
 @dataclass(frozen=True)
-class LmdbSource:
+class LmdbSource(GtFolderSource):
     """One LMDB folder ``gt``, or a folder of several. ``images`` must be None."""
 
-    images: str | None
-    gt: str
     name: ClassVar[str] = "lmdb"
+    holding: ClassVar[str] = "LMDBs"
 
     def plan(self) -> Plan:
         """Find the LMDBs and chunk their samples; notes num-samples of each."""
-        root = Path(self.gt)
-        if self.images is not None:
-            raise InputError(f"{self.images}: --images is not used with --format lmdb")
-        if not root.is_dir():
-            raise InputError(f"{root}: --gt LMDB directory not found")
+        root = self.gt_folder()
         paths = find_lmdbs(root)
         if not paths:
             raise InputError(f"{root}: no LMDB (data.mdb) in this directory or below it")

@@ -44,53 +44,35 @@ ARCHITECTURES: dict[str, type[RecognitionModel]] = {
     TrOCR.arch: TrOCR,  # type: ignore[dict-item]  # from an hf: folder, not a preset
 }
 
-PRESETS: dict[str, Preset] = {
-    "crnn": Preset("crnn", CRNNConfig(), "the seed notebook's CRNN, ~8.2M parameters: GPUs"),
+
+def _crnn_for_cpus(channels: tuple[int, ...], lstm_hidden: int) -> CRNNConfig:
+    """The CPU CRNN layout: batch norm after every convolution, dropout 0.1."""
+    batch_norm = (True,) * len(channels)
+    return CRNNConfig(channels, batch_norm, lstm_hidden=lstm_hidden, dropout=0.1)
+
+
+#: The ``--model`` names: (name, architecture, config, summary), in the order they are listed.
+_PRESET_TABLE: tuple[tuple[str, str, object, str], ...] = (
+    ("crnn", CRNN.arch, CRNNConfig(), "the seed notebook's CRNN, ~8.2M parameters: GPUs"),
     # ~350-400 samples/s forward+backward at batch 64, 32x128, on 2 CPU threads.
-    "crnn-small": Preset(
-        "crnn",
-        CRNNConfig(
-            channels=(16, 32, 64, 64, 128, 128, 128),
-            batch_norm=(True,) * 7,
-            lstm_hidden=96,
-            dropout=0.1,
-        ),
-        "CRNN with batch norm, ~0.73M parameters, ~12x cheaper to train: CPUs",
-    ),
-    "tiny": Preset(
-        "crnn",
-        CRNNConfig(
-            channels=(8, 16, 32, 32, 32, 32, 32),
-            batch_norm=(True,) * 7,
-            lstm_hidden=32,
-            dropout=0.1,
-        ),
-        "the crnn-small layout at ~0.08M parameters: tests and smoke runs",
-    ),
-    "crnn-vgg": Preset(
-        "crnn-vgg", CRNNVGGConfig(), "EasyOCR's generation-2 VGG-BiLSTM, grey height 64, ~3.8M"
-    ),
-    "svtr-lcnet": Preset(
-        "svtr-lcnet",
-        SVTRLCNetConfig(),
-        "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.9M + classifier",
-    ),
-    "lcnetv4-small": Preset(
-        "lcnetv4",
-        LCNetV4Config(),
-        "PP-OCRv6 small rec's PP-LCNetV4 + light SVTR neck, RGB height 48, ~3.0M + classifier",
-    ),
-    "lcnetv4-tiny": Preset(
-        "lcnetv4",
-        PPOCR_V6_TINY,
-        "PP-OCRv6 tiny rec's PP-LCNetV4 + conv guide neck, RGB height 48, ~0.54M + classifier",
-    ),
-    "ppocr-seq2seq": Preset(
-        "ppocr-seq2seq",
-        PPOCRSeq2SeqConfig(),
-        "PP-OCRv4's encoder + a 2-layer width-256 character transformer decoder "
-        "(sequence-to-sequence), ~4.1M; --init ppocr:v4 loads the encoder",
-    ),
+    ("crnn-small", CRNN.arch, _crnn_for_cpus((16, 32, 64, 64, 128, 128, 128), 96),
+     "CRNN with batch norm, ~0.73M parameters, ~12x cheaper to train: CPUs"),
+    ("tiny", CRNN.arch, _crnn_for_cpus((8, 16, 32, 32, 32, 32, 32), 32),
+     "the crnn-small layout at ~0.08M parameters: tests and smoke runs"),
+    ("crnn-vgg", CRNNVGG.arch, CRNNVGGConfig(),
+     "EasyOCR's generation-2 VGG-BiLSTM, grey height 64, ~3.8M"),
+    ("svtr-lcnet", SVTRLCNet.arch, SVTRLCNetConfig(),
+     "PP-OCRv4's mobile PPLCNetV3 + SVTR neck, RGB height 48, ~1.9M + classifier"),
+    ("lcnetv4-small", LCNetV4Rec.arch, LCNetV4Config(),
+     "PP-OCRv6 small rec's PP-LCNetV4 + light SVTR neck, RGB height 48, ~3.0M + classifier"),
+    ("lcnetv4-tiny", LCNetV4Rec.arch, PPOCR_V6_TINY,
+     "PP-OCRv6 tiny rec's PP-LCNetV4 + conv guide neck, RGB height 48, ~0.54M + classifier"),
+    ("ppocr-seq2seq", PPOCRSeq2Seq.arch, PPOCRSeq2SeqConfig(),
+     "PP-OCRv4's encoder + a 2-layer width-256 character transformer decoder "
+     "(sequence-to-sequence), ~4.1M; --init ppocr:v4 loads the encoder"),
+)  # fmt: skip
+PRESETS: dict[str, Preset] = {
+    name: Preset(arch, config, summary) for name, arch, config, summary in _PRESET_TABLE
 }
 
 #: Published recognizers by name; each entry lives in its architecture's module.

@@ -27,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from textrec_data.preprocess import InputSpec
-from textrec_model.models.base import PretrainedEntry, RecognitionModel
-from textrec_model.models.svtr_lcnet import EncoderBlock, ppocr_input_spec
-
-TIME_STRIDE = 8  # stem (4), the (3, 2) average pool (2)
+from textrec_model.models.base import PretrainedEntry
+from textrec_model.models.ppocr_mobile import (
+    EncoderBlock,
+    PPOCRMobileConfig,
+    PPOCRMobileRec,
+    SqueezeExcite,
+)
 
 #: PP-OCRv6 small rec's blocks: (output channels, height stride, squeeze-excitation).
 PPOCR_V6_SMALL_BLOCKS: tuple[tuple[int, int, bool], ...] = (
@@ -61,31 +63,21 @@ NECKS = ("svtr", "guide")
 
 
 @dataclass(frozen=True)
-class LCNetV4Config:
+class LCNetV4Config(PPOCRMobileConfig):
     """Architecture of an :class:`LCNetV4Rec` (defaults: PP-OCRv6 small rec's). ``stem``
     (``branch`` | ``plain``) with ``stem_mid`` and ``stem_out`` channels; ``blocks`` as in
     :data:`PPOCR_V6_SMALL_BLOCKS` (their strides must take ``height`` to 3); ``neck``
-    (``svtr`` | ``guide``): ``dims`` is the SVTR width or the guide's last linear width;
-    ``depth``, ``heads``, ``mlp_hidden`` and ``local_kernel`` size the SVTR neck,
-    ``guide_kernel`` the guide's depthwise conv; ``pad_to`` is the narrowest batch the input
-    spec asks for; ``paddle_geometry``: crops are read as PaddleOCR reads them (the input
-    spec's ``width_rule`` ``paddle`` and ``read_padding``), set for the published weights."""
+    (``svtr`` | ``guide``): ``dims`` (:class:`PPOCRMobileConfig`, with the input's fields) is
+    the SVTR width or the guide's last linear width; ``depth``, ``heads``, ``mlp_hidden`` and
+    ``local_kernel`` size the SVTR neck, ``guide_kernel`` the guide's depthwise conv."""
 
     stem: str = "branch"
     stem_mid: int = 48
     stem_out: int = 96
     blocks: tuple = PPOCR_V6_SMALL_BLOCKS
     neck: str = "svtr"
-    dims: int = 120
-    depth: int = 2
-    heads: int = 8
-    mlp_hidden: int = 240
     local_kernel: int = 7
     guide_kernel: int = 5
-    in_channels: int = 3
-    height: int = 48
-    pad_to: int = 320
-    paddle_geometry: bool = False
 
     def __post_init__(self) -> None:
         # accept lists (a config read back from JSON) but store tuples: hashable, comparable
@@ -93,19 +85,9 @@ class LCNetV4Config:
         object.__setattr__(self, "blocks", blocks)
         if self.stem not in STEMS or self.neck not in NECKS:
             raise ValueError(f"stem must be one of {STEMS}, neck one of {NECKS}")
-        sizes = (self.stem_mid, self.stem_out, self.dims, self.depth, self.heads)
-        sizes += (self.mlp_hidden, self.local_kernel, self.guide_kernel, self.in_channels)
-        if min(*sizes, *(v for out, s, _ in blocks for v in (out, s)), 1) < 1 or self.pad_to < 0:
-            raise ValueError("sizes, kernels and strides must be >= 1, pad_to >= 0")
-        height = self.height // 4
-        for _, stride, _ in blocks:
-            height //= stride
-        if not blocks or height != 3:
-            raise ValueError(f"blocks must take height {self.height} to 3, got {height}")
-        if self.dims % self.heads:
-            raise ValueError(f"dims {self.dims} must be a multiple of heads {self.heads}")
-        if self.pad_to % TIME_STRIDE:
-            raise ValueError(f"pad_to must be a multiple of {TIME_STRIDE}, got {self.pad_to}")
+        sizes = (self.stem_mid, self.stem_out, self.local_kernel, self.guide_kernel)
+        strides = [stride for _, stride, _ in blocks]
+        self.check((*sizes, *(out for out, _, _ in blocks), *strides), 4, strides)
 
 
 def conv(cin: int, cout: int, kernel, stride=1, groups: int = 1) -> nn.Conv2d:
@@ -145,19 +127,6 @@ class PlainStem(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.stem2(F.gelu(self.stem1(x)))
-
-
-class SqueezeExcite(nn.Module):
-    """Channel gates from the global average: ``x * hardsigmoid(W2 relu(W1 mean(x)))``."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, channels // 4, 1)
-        self.expand = nn.Conv2d(channels // 4, channels, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        gate = self.expand(F.relu(self.reduce(x.mean((2, 3), keepdim=True))))
-        return x * F.hardsigmoid(gate)
 
 
 class LCNetV4Block(nn.Module):
@@ -225,35 +194,21 @@ PPOCR_V6_TINY = LCNetV4Config(
 )
 
 
-class LCNetV4Rec(RecognitionModel):
+class LCNetV4Rec(PPOCRMobileRec):
     """PP-LCNetV4 features -> light SVTR or guide neck -> class logits (class 0 the blank)."""
 
     arch = "lcnetv4"
     config_class = LCNetV4Config
+    block_class = LCNetV4Block
 
-    def __init__(self, num_classes: int, config: LCNetV4Config) -> None:
-        super().__init__(num_classes, config)
+    def make_stem(self, config: LCNetV4Config) -> tuple[list[nn.Module], int]:
+        """The branch or plain stem."""
         stem = BranchStem if config.stem == "branch" else PlainStem
-        layers: list[nn.Module] = [stem(config.in_channels, config.stem_mid, config.stem_out)]
-        channels = config.stem_out
-        for out, stride, se in config.blocks:
-            layers.append(LCNetV4Block(channels, out, stride, se))
-            channels = out
-        layers.append(nn.AvgPool2d((3, 2), (3, 2)))
-        self.features = nn.Sequential(*layers)
+        return [stem(config.in_channels, config.stem_mid, config.stem_out)], config.stem_out
+
+    def make_neck(self, channels: int, config: LCNetV4Config) -> nn.Module:
         neck = LightSVTRNeck if config.neck == "svtr" else GuideNeck
-        self.neck = neck(channels, config)
-        self.classifier = nn.Linear(config.dims, num_classes)
-
-    @property
-    def input_spec(self) -> InputSpec:
-        return ppocr_input_spec(self.config)
-
-    def forward(self, images: Tensor) -> Tensor:
-        """Logits ``(B, W // 8, num_classes)`` for float images ``(B, 3, 48, W)`` (RGB)."""
-        self.check_input(images)
-        logits = self.classifier(self.neck(self.features(images)))
-        return logits[:, : images.shape[-1] // TIME_STRIDE]  # odd widths give one step more
+        return neck(channels, config)
 
 
 _PPOCR_V6_COMMON = {

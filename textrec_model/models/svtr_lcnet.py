@@ -28,10 +28,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from textrec_data.preprocess import InputSpec
-from textrec_model.models.base import PretrainedEntry, RecognitionModel
-
-TIME_STRIDE = 8  # stem (2), one width-2 block stride, the (3, 2) average pool
+from textrec_model.models.base import PretrainedEntry
+from textrec_model.models.ppocr_mobile import (
+    TIME_STRIDE,
+    EncoderBlock,
+    PPOCRMobileConfig,
+    PPOCRMobileRec,
+    SqueezeExcite,
+)
 
 #: PP-OCRv4 rec's blocks: (output channels, depthwise kernel, stride (h, w), squeeze-excitation).
 PPOCR_V4_BLOCKS: tuple[tuple[int, int, tuple[int, int], bool], ...] = (
@@ -53,24 +57,14 @@ PPOCR_V4_BLOCKS: tuple[tuple[int, int, tuple[int, int], bool], ...] = (
 
 
 @dataclass(frozen=True)
-class SVTRLCNetConfig:
-    """Architecture of an :class:`SVTRLCNet` (defaults: PP-OCRv4 rec's). ``blocks`` as in
-    :data:`PPOCR_V4_BLOCKS` (their strides must take ``height`` to 3); ``dims``, ``depth``,
-    ``heads`` and ``mlp_hidden`` size the SVTR neck; ``pad_to`` is the narrowest batch the
-    input spec asks for (preprocessing pads narrower ones); ``paddle_geometry``: crops are read
-    as PaddleOCR reads them (the input spec's ``width_rule`` ``paddle`` and ``read_padding``),
-    set for the published weights (``ppocr:v4``)."""
+class SVTRLCNetConfig(PPOCRMobileConfig):
+    """Architecture of an :class:`SVTRLCNet` (defaults: PP-OCRv4 rec's): ``blocks`` as in
+    :data:`PPOCR_V4_BLOCKS` (their strides must take ``height`` to 3), after a ``stem`` of that
+    many channels; the shared fields (:class:`PPOCRMobileConfig`) size the SVTR neck and the
+    input (``paddle_geometry`` set for ``ppocr:v4``)."""
 
     blocks: tuple = PPOCR_V4_BLOCKS
     stem: int = 16
-    dims: int = 120
-    depth: int = 2
-    heads: int = 8
-    mlp_hidden: int = 240
-    in_channels: int = 3
-    height: int = 48
-    pad_to: int = 320
-    paddle_geometry: bool = False
 
     def __post_init__(self) -> None:
         # accept lists (a config read back from JSON) but store tuples: hashable, comparable
@@ -79,22 +73,11 @@ class SVTRLCNetConfig:
             for out, k, stride, se in self.blocks
         )
         object.__setattr__(self, "blocks", blocks)
-        sizes = (self.stem, self.dims, self.depth, self.heads, self.mlp_hidden, self.in_channels)
         block_sizes = [v for out, k, stride, _ in blocks for v in (out, k, *stride)]
-        if min(*sizes, *block_sizes, 1) < 1 or self.pad_to < 0:
-            raise ValueError("sizes, kernels and strides must be >= 1, pad_to >= 0")
-        height = self.height // 2
-        for _, _, (sh, _), _ in blocks:
-            height //= sh
-        if not blocks or height != 3:
-            raise ValueError(f"blocks must take height {self.height} to 3, got {height}")
+        self.check((self.stem, *block_sizes), 2, [sh for _, _, (sh, _), _ in blocks])
         stride = 2 * math.prod(sw for _, _, (_, sw), _ in blocks) * 2  # stem, blocks, pool
         if stride != TIME_STRIDE:
             raise ValueError(f"blocks must halve the width exactly once, got stride {stride}")
-        if self.dims % self.heads:
-            raise ValueError(f"dims {self.dims} must be a multiple of heads {self.heads}")
-        if self.pad_to % TIME_STRIDE:
-            raise ValueError(f"pad_to must be a multiple of {TIME_STRIDE}, got {self.pad_to}")
 
 
 class ScalarAffine(nn.Module):
@@ -122,19 +105,6 @@ class ConvAct(nn.Module):
         return self.act_affine(F.hardswish(self.affine(self.conv(x))))
 
 
-class SqueezeExcite(nn.Module):
-    """Channel gates from the global average: ``x * hardsigmoid(W2 relu(W1 mean(x)))``."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, channels // 4, 1)
-        self.expand = nn.Conv2d(channels // 4, channels, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        gate = self.expand(F.relu(self.reduce(F.adaptive_avg_pool2d(x, 1))))
-        return x * F.hardsigmoid(gate)
-
-
 class SeparableBlock(nn.Module):
     """Depthwise ``kernel`` conv (stride), optional squeeze-excitation, pointwise conv."""
 
@@ -154,28 +124,6 @@ def conv_bn_swish(cin: int, cout: int, kernel: tuple[int, int]) -> nn.Sequential
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel, 1, padding, bias=False), nn.BatchNorm2d(cout), nn.SiLU()
     )
-
-
-class EncoderBlock(nn.Module):
-    """Pre-norm transformer block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))``; ``(B, T, D)``."""
-
-    def __init__(self, dims: int, heads: int, hidden: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(dims, eps=1e-5)
-        self.qkv = nn.Linear(dims, 3 * dims)
-        self.proj = nn.Linear(dims, dims)
-        self.norm2 = nn.LayerNorm(dims, eps=1e-5)
-        self.fc1 = nn.Linear(dims, hidden)
-        self.fc2 = nn.Linear(hidden, dims)
-
-    def forward(self, x: Tensor) -> Tensor:
-        b, t, d = x.shape
-        qkv = self.qkv(self.norm1(x)).reshape(b, t, 3, self.heads, d // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, heads, T, d / heads)
-        attended = F.scaled_dot_product_attention(q, k, v)
-        x = x + self.proj(attended.transpose(1, 2).reshape(b, t, d))
-        return x + self.fc2(F.silu(self.fc1(self.norm2(x))))
 
 
 class SVTRNeck(nn.Module):
@@ -204,53 +152,20 @@ class SVTRNeck(nn.Module):
         return self.out(x).squeeze(2).transpose(1, 2)
 
 
-def ppocr_input_spec(config) -> InputSpec:
-    """The input of a PaddleOCR mobile recognizer of ``config`` (its ``in_channels``,
-    ``height``, ``pad_to``, ``paddle_geometry``): PaddleOCR's resize and zero padding, a step
-    per 8 columns."""
-    return InputSpec(
-        channels=config.in_channels,
-        height=config.height,
-        time_stride=TIME_STRIDE,
-        min_width=TIME_STRIDE,
-        resize="linear",  # PaddleOCR's cv2.resize default
-        pad="zero",
-        pad_to=config.pad_to,
-        read_padding=config.paddle_geometry,
-        width_rule="paddle" if config.paddle_geometry else "round",
-    )
-
-
-class SVTRLCNet(RecognitionModel):
+class SVTRLCNet(PPOCRMobileRec):
     """PPLCNetV3 features -> SVTR neck -> class logits (class 0 is the blank)."""
 
     arch = "svtr-lcnet"
     config_class = SVTRLCNetConfig
+    block_class = SeparableBlock
 
-    def __init__(self, num_classes: int, config: SVTRLCNetConfig) -> None:
-        super().__init__(num_classes, config)
-        layers: list[nn.Module] = [
-            nn.Conv2d(config.in_channels, config.stem, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(config.stem),
-        ]
-        channels = config.stem
-        for out, kernel, stride, se in config.blocks:
-            layers.append(SeparableBlock(channels, out, kernel, stride, se))
-            channels = out
-        layers.append(nn.AvgPool2d((3, 2), (3, 2)))
-        self.features = nn.Sequential(*layers)
-        self.neck = SVTRNeck(channels, config)
-        self.classifier = nn.Linear(config.dims, num_classes)
+    def make_stem(self, config: SVTRLCNetConfig) -> tuple[list[nn.Module], int]:
+        """A 3x3 stride-2 convolution and batch norm."""
+        stem = nn.Conv2d(config.in_channels, config.stem, 3, 2, 1, bias=False)
+        return [stem, nn.BatchNorm2d(config.stem)], config.stem
 
-    @property
-    def input_spec(self) -> InputSpec:
-        return ppocr_input_spec(self.config)
-
-    def forward(self, images: Tensor) -> Tensor:
-        """Logits ``(B, W // 8, num_classes)`` for float images ``(B, 3, 48, W)`` (RGB)."""
-        self.check_input(images)
-        logits = self.classifier(self.neck(self.features(images)))
-        return logits[:, : images.shape[-1] // TIME_STRIDE]  # odd widths give one step more
+    def make_neck(self, channels: int, config: SVTRLCNetConfig) -> nn.Module:
+        return SVTRNeck(channels, config)
 
 
 #: PP-OCRv4's mobile recognizer, its weights the constants of RapidOCR's ONNX file

@@ -33,6 +33,7 @@ from textrec_model.seq2seq import (
     DecoderStep,
     GenerationConfig,
     SpecialTokens,
+    StepDecoder,
     decoder_inputs,
     generate,
     pad_labels,
@@ -244,7 +245,8 @@ class TrOCR(nn.Module):
             )
         memory = self.encode(pixel_values)
         step = self.decode_step(memory)
-        found = generate(step, len(memory), self.special, config, self.banned, memory.device)
+        decoder = StepDecoder(step, len(memory), self.special, self.banned, memory.device)
+        found = generate(decoder, config)
         return [Reading(self.detokenize(h.tokens), h.confidence, h.ended) for h in found]
 
     def model_args(self) -> dict:

@@ -85,37 +85,28 @@ def write_synth_dataset(
     progress: bool = True,
     overwrite: bool = False,
 ) -> SynthSummary:
-    """Write a dataset with :func:`_write_dataset`, ``out_dir`` locked against other writers."""
-    with output_lock(out_dir):
-        return _write_dataset(out_dir, config, progress, overwrite)
-
-
-def _write_dataset(
-    out_dir: str | Path,
-    config: SynthConfig = _DEFAULT_CONFIG,
-    progress: bool = True,
-    overwrite: bool = False,
-) -> SynthSummary:
-    """Writes out_dir/images/img_K.jpg and out_dir/gt/gt_img_K.txt (K = 1..images).
+    """Write out_dir/images/img_K.jpg and out_dir/gt/gt_img_K.txt (K = 1..images), ``out_dir``
+    locked against other writers.
 
     GT files are UTF-8 with a BOM and CRLF line endings, as the real IC15 ground truth. A folder
     that already holds ``images/`` or ``gt/`` entries is refused (stale scenes would mix into the
     dataset) unless ``overwrite``, which removes those two folders first.
     """
-    config.validate()
-    fonts = scene_fonts(config.fonts)
-    if not fonts:
-        raise RuntimeError("no usable TrueType fonts found (is matplotlib installed?)")
-    out = Path(out_dir)
-    images_dir, gt_dir = _empty_dataset_dirs(out, overwrite, config.fonts)
-    n_words = n_placeholders = 0
-    for k in tqdm(range(1, config.images + 1), desc="synth", unit="img", disable=not progress):
-        image, words = render_scene(np.random.default_rng([config.seed, k]), config, fonts)
-        (images_dir / f"img_{k}.jpg").write_bytes(_jpeg_bytes(image, config.jpeg_quality, k))
-        (gt_dir / f"gt_img_{k}.txt").write_bytes(_gt_bytes(words))
-        n_words += len(words)
-        n_placeholders += sum(word == PLACEHOLDER for _, word in words)
-    record = {"config": asdict(config), "fonts": [str(p) for p in fonts]}
-    with atomic_file(out / "synth.json") as tmp:
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-    return SynthSummary(config.images, n_words, n_placeholders, str(out))
+    with output_lock(out_dir):
+        config.validate()
+        fonts = scene_fonts(config.fonts)
+        if not fonts:
+            raise RuntimeError("no usable TrueType fonts found (is matplotlib installed?)")
+        out = Path(out_dir)
+        images_dir, gt_dir = _empty_dataset_dirs(out, overwrite, config.fonts)
+        n_words = n_placeholders = 0
+        for k in tqdm(range(1, config.images + 1), desc="synth", unit="img", disable=not progress):
+            image, words = render_scene(np.random.default_rng([config.seed, k]), config, fonts)
+            (images_dir / f"img_{k}.jpg").write_bytes(_jpeg_bytes(image, config.jpeg_quality, k))
+            (gt_dir / f"gt_img_{k}.txt").write_bytes(_gt_bytes(words))
+            n_words += len(words)
+            n_placeholders += sum(word == PLACEHOLDER for _, word in words)
+        record = {"config": asdict(config), "fonts": [str(p) for p in fonts]}
+        with atomic_file(out / "synth.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=1) + "\n")
+        return SynthSummary(config.images, n_words, n_placeholders, str(out))
