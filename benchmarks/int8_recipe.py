@@ -53,7 +53,8 @@ def accuracy(path: Path, rows: list, reference: list[str] | None = None) -> dict
         "texts": texts,
     }
     if reference is not None:
-        out["agree_with_fp32"] = round(sum(a == b for a, b in zip(texts, reference)) / len(rows), 4)
+        same = sum(a == b for a, b in zip(texts, reference, strict=True))
+        out["agree_with_fp32"] = round(same / len(rows), 4)
     return out
 
 
