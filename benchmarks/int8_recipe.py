@@ -36,7 +36,7 @@ RECIPES = {
     "backbone_conv": Int8Recipe(depthwise=True),
     "default": Int8Recipe(),
     "default_8bit_weights": Int8Recipe(reduce_range=False),
-    "default_percentile": Int8Recipe(method="percentile"),
+    "default_moving_average": Int8Recipe(moving_average=True),
 }
 TIMED_CROPS = 96
 TIMED_PASSES = 5

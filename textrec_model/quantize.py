@@ -33,8 +33,6 @@ from textrec_model.scoring import split_rows
 #: ONNX Runtime fuses into int8 kernels) or QOperator (QLinearConv, QLinearMatMul... operators).
 INT8_FORMATS = ("qdq", "qoperator")
 CALIBRATION_CROPS = Bound(1, 100_000)
-#: How :class:`Int8Recipe` sets activation ranges from the calibration outputs.
-CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
 #: Where every :class:`~textrec_model.models.RecognitionModel` keeps its convolutional backbone
 #: (``self.features``): the ONNX exporter names its nodes under this prefix.
 BACKBONE = "/features/"
@@ -46,8 +44,8 @@ _CALIBRATION_BATCHES_HELD = 8
 class Int8Config:
     """How an int8 export is calibrated: ``calibration`` ``MANIFEST[:SPLIT]`` (split ``train``
     when not given), ``crops`` rows of it, and the ``quant_format`` (one of
-    :data:`INT8_FORMATS`). Weights are int8 per output channel, activations uint8; weights keep
-    7 bits (``reduce_range``) so that CPUs without VNNI do not saturate their int16 sums."""
+    :data:`INT8_FORMATS`). Weights are int8 per output channel, activations uint8; what is
+    quantized is an :class:`Int8Recipe`'s."""
 
     calibration: str
     crops: int = 256
@@ -70,21 +68,22 @@ class Int8Recipe:
     """Which nodes an int8 export quantizes and how activation ranges are set. ``ops``: the
     operator types quantized (empty: every type ONNX Runtime quantizes); ``scope``: only nodes
     whose name starts with it ("" everywhere); ``depthwise``: grouped convolutions too;
-    ``method`` (:data:`CALIBRATION_METHODS`) with ``percentile`` for ``percentile``;
-    ``reduce_range``: 7-bit weights. The default is the recipe measured best in
-    ``benchmarks/int8_recipe.py``: the backbone's dense convolutions only (the sequence neck,
-    with its attention, layer norms and softmax, and the classifier stay float32)."""
+    ``moving_average``: an activation's range is the mean of its per-batch minima and maxima
+    (else their extremes); ``reduce_range``: 7-bit weights (8-bit weights saturate the int16
+    sums of CPUs without VNNI). Ranges are min-max: ONNX Runtime's histogram calibrators
+    (percentile, entropy) cannot take batches of different widths. The default is the recipe
+    measured best in ``benchmarks/int8_recipe.py``: the backbone's dense convolutions only (the
+    sequence neck, with its attention, layer norms and softmax, and the classifier stay
+    float32)."""
 
     ops: tuple[str, ...] = ("Conv",)
     scope: str = BACKBONE
     depthwise: bool = False
-    method: str = "minmax"
-    percentile: float = 99.999
+    moving_average: bool = False
     reduce_range: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ops", tuple(self.ops))
-        check_choice("method", self.method, CALIBRATION_METHODS)
 
     def nodes(self, graph) -> list[str] | None:
         """Names of the nodes of ``graph`` (an ONNX GraphProto) this recipe quantizes (None:
@@ -134,13 +133,8 @@ def quantize_onnx(
     """Write ``int8``: the float32 export ``fp32`` quantized as ``recipe`` says, activation
     ranges calibrated on ``crops`` batched as the Predictor batches them."""
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-    methods = {
-        "minmax": CalibrationMethod.MinMax,
-        "percentile": CalibrationMethod.Percentile,
-        "entropy": CalibrationMethod.Entropy,
-    }
     predictor = Predictor.from_onnx(fp32)
     quantize_static(
         fp32,
@@ -153,10 +147,9 @@ def quantize_onnx(
         reduce_range=recipe.reduce_range,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        calibrate_method=methods[recipe.method],
         extra_options={
             "CalibMaxIntermediateOutputs": _CALIBRATION_BATCHES_HELD,
-            "CalibPercentile": recipe.percentile,
+            "CalibMovingAverage": recipe.moving_average,
         },
     )
 
