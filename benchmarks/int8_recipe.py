@@ -2,7 +2,9 @@
 (:class:`~textrec_model.quantize.Int8Recipe`) of one checkpoint, each calibrated on crops of
 a training split and scored on a validation split of the same manifest (alphanumeric word
 accuracy, and how many readings agree with float32), then float32 and chosen recipes timed on
-one ONNX Runtime thread, interleaved pass by pass (median crops/s).
+one ONNX Runtime thread, interleaved pass by pass: median crops per CPU-second of the process
+(CPU time, not wall time: on a shared machine a process waits for a core, and the wait is not
+the model's).
 
     python -m benchmarks.int8_recipe --checkpoint C.pt --manifest TRAIN_MANIFEST \\
         --name v6s [--test TEST_MANIFEST] [--recipes default,all_ops,...] [--timed default]
@@ -59,7 +61,8 @@ def accuracy(path: Path, rows: list, reference: list[str] | None = None) -> dict
 
 
 def crops_per_s(paths: dict[str, Path], rows: list) -> dict[str, float]:
-    """Median crops/s of each export on one thread over TIMED_CROPS rows, taking turns."""
+    """Median crops per CPU-second of each export on one thread over TIMED_CROPS rows, taking
+    turns."""
     readers = {name: Predictor.from_onnx(path, threads=1) for name, path in paths.items()}
     first = next(iter(readers.values()))
     step = max(1, len(rows) // TIMED_CROPS)
@@ -68,9 +71,9 @@ def crops_per_s(paths: dict[str, Path], rows: list) -> dict[str, float]:
     for k in range(TIMED_PASSES):
         names = list(readers)[k % len(readers) :] + list(readers)[: k % len(readers)]
         for name in names:
-            began = time.perf_counter()
+            began = time.process_time()
             readers[name].predict(crops)
-            seconds[name].append(time.perf_counter() - began)
+            seconds[name].append(time.process_time() - began)
     return {name: round(len(crops) / statistics.median(s), 2) for name, s in seconds.items()}
 
 
