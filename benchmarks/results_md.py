@@ -197,6 +197,20 @@ def seed_recipe() -> str:
     return table(["recipe", "training CPU seconds", "IC15-2077 alnum"], body)
 
 
+def finetune_candidates() -> str:
+    """Fine-tuning candidates (finetune_candidates.py): IC15 val, general val, IC15 test."""
+    result = load("v6_finetune")
+    body = []
+    for row in result["rows"]:
+        cells = [row["label"]]
+        for column in ("ic15_val", "general_val", "ic15_test"):
+            scores = row.get(column)
+            cells.append(pct(scores["word_accuracy_alnum"]) if scores else "–")
+        body.append(cells)
+    header = ["candidate", "IC15 val alnum", "general val alnum", "IC15-2077 test alnum"]
+    return table(header, body) + f"\n\n{result['note']} " + machine_line(result)
+
+
 def renderers() -> dict[str, Callable[[], str]]:
     """Block name -> its generator."""
     render: dict[str, Callable[[], str]] = {
@@ -204,6 +218,7 @@ def renderers() -> dict[str, Callable[[], str]]:
         "results:ic15_table": ic15_table,
         "results:ic15_rotate": ic15_rotate,
         "results:frontier": frontier,
+        "results:v6_finetune": finetune_candidates,
         "results:seed_recipe": seed_recipe,
         "results:bench": bench_table,
         "results:scale": scale_table,
