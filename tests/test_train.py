@@ -15,6 +15,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from click.testing import CliRunner
 from manifest_factory import write_manifest
+from train_faults import crash_at_second_validation
 
 from pipelines.train import command as train_command
 from textrec_data.stream import ManifestStream, StreamConfig
@@ -51,26 +52,11 @@ def test_training_writes_outputs_and_lowers_loss(manifest, tmp_path):
     assert all(k in records[-1] for k in ("word_accuracy_ci", "cer", "val_loss", "epoch"))
 
 
-def _crash_at_second_validation(monkeypatch) -> None:
-    """Simulate a crash after the first checkpoint: the second validation raises."""
-    from textrec_model import train as train_module
-
-    original, calls = train_module.validate, []
-
-    def validate_then_crash(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("simulated crash")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "validate", validate_then_crash)
-
-
 def test_resume_gives_the_same_weights_as_a_straight_run(manifest, tmp_path, monkeypatch):
     straight, cut = tmp_path / "straight", tmp_path / "cut"
     train(_config(manifest, straight), False)
     with monkeypatch.context() as patch:
-        _crash_at_second_validation(patch)
+        crash_at_second_validation(patch)
         with pytest.raises(RuntimeError, match="simulated crash"):
             train(_config(manifest, cut), False)
     assert load_checkpoint(cut / "last.pt")["step"] == 3
