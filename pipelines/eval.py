@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from pipelines.inference_options import runtime_options
+from pipelines.inference_options import batch_size_option, runtime_options
 from textrec_data.manifest import default_split
 from textrec_model.evaluate import EvalConfig, evaluate
 from textrec_model.models import PRETRAINED
@@ -40,10 +40,7 @@ def format_report(report: dict) -> str:
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")
 @click.option("--split", default=None, help="Split of the manifest to score [test, else val].")
 @click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))
-@click.option(
-    "--batch-size", default=256, show_default=True,
-    help="Most crops per batch (fewer where inputs are large: at most 262,144 input values).",
-)  # fmt: skip
+@batch_size_option
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True, help="For --decoder beam.")
 @click.option(

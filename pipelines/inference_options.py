@@ -1,10 +1,19 @@
-"""Options every command that reads crops with a model shares (`eval`, `predict`)."""
+"""Options every command that reads crops with a model shares (`eval`, `predict`, `label`)."""
 
 from __future__ import annotations
 
 import click
 
+from textrec_model.predictor import DEFAULT_BATCH_SIZE
 from textrec_model.recognizer import DEFAULT_RUNTIME, RUNTIMES
+
+
+def batch_size_option(command):
+    """``--batch-size``: crops per batch, as the Predictor caps it."""
+    return click.option(
+        "--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True,
+        help="Most crops per batch (fewer where inputs are large: at most 262,144 input values).",
+    )(command)  # fmt: skip
 
 
 def runtime_options(command):

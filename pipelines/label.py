@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from pipelines.inference_options import runtime_options
+from pipelines.inference_options import batch_size_option, runtime_options
 from textrec_model.models import PRETRAINED
 from textrec_model.pseudo_label import ROW_CHOICES, LabelConfig, label_manifest
 
@@ -28,10 +28,7 @@ from textrec_model.pseudo_label import ROW_CHOICES, LabelConfig, label_manifest
     help="A reading less confident than this (0-1) sends its row to the rejects "
     "(reason low_confidence).",
 )  # fmt: skip
-@click.option(
-    "--batch-size", default=256, show_default=True,
-    help="Most crops per batch (fewer where inputs are large: at most 262,144 input values).",
-)  # fmt: skip
+@batch_size_option
 @runtime_options
 @click.option("--overwrite", is_flag=True, help="Replace an earlier `textrec label` OUT.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from pipelines.inference_options import runtime_options
+from pipelines.inference_options import batch_size_option, runtime_options
 from textrec_data.errors import InputError
 from textrec_model.models import PRETRAINED
 from textrec_model.predict import (
@@ -36,10 +36,7 @@ from textrec_model.recognizer import (
 @click.option("--images", type=click.Path(), help="Scene images (with --gt): recognize each quad.")
 @click.option("--gt", type=click.Path(), help="ICDAR 2015 gt_<image>.txt files giving the quads.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write .csv or .jsonl, not stdout.")
-@click.option(
-    "--batch-size", default=256, show_default=True,
-    help="Most crops per batch (fewer where inputs are large: at most 262,144 input values).",
-)  # fmt: skip
+@batch_size_option
 @click.option("--decoder", type=click.Choice(DECODERS), default="greedy", show_default=True)
 @click.option("--beam-width", default=10, show_default=True)
 @click.option(
