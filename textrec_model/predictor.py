@@ -101,6 +101,13 @@ def padded_width(width: int, spec: InputSpec) -> int:
     return max(-(-width // PAD_STEP) * PAD_STEP, spec.pad_to)
 
 
+def read_width(width: int, spec: InputSpec) -> int:
+    """The columns a crop resized to ``width`` is read over: its :func:`padded_width` with
+    ``spec.read_padding``, else its own width (what inference decodes, and what training
+    scores)."""
+    return padded_width(width, spec) if spec.read_padding else width
+
+
 def batches_by_width(
     widths: Sequence[int], batch_size: int, max_columns: int | None = None
 ) -> Iterator[list[int]]:
@@ -197,8 +204,11 @@ class Predictor:
         max_columns = MAX_BATCH_VALUES // (spec.channels * spec.height)
         for index in batches_by_width(padded, self.batch_size, max_columns):
             scaled = [scale_crop(crops[i], widths[i], spec) for i in index]
-            read = padded if spec.read_padding else widths
-            yield index, pad_batch(scaled, spec, padded[index[0]]), [read[i] for i in index]
+            yield (
+                index,
+                pad_batch(scaled, spec, padded[index[0]]),
+                [read_width(widths[i], spec) for i in index],
+            )
 
     def outputs(
         self, crops: Sequence[np.ndarray]

@@ -40,7 +40,7 @@ from textrec_model.distributed import (
     setup_distributed,
 )
 from textrec_model.models import DEFAULT_MODEL, RecognitionModel, build_model
-from textrec_model.predictor import Predictor
+from textrec_model.predictor import Predictor, read_width
 from textrec_model.run import Run
 from textrec_model.run_dir import check_run_dir, manifest_digests, prepare_run_dir, resume_run
 from textrec_model.runtime import (
@@ -105,9 +105,7 @@ def batch_loss(
         return sequence_loss(logits, labels), None
     with autocast:
         logits = model(images)
-    widths = batch.widths
-    if head.input_spec.read_padding:  # scored over the padding it is read over (Predictor)
-        widths = widths.clamp(min=head.input_spec.pad_to)
+    widths = torch.tensor([read_width(int(w), head.input_spec) for w in batch.widths])
     lengths = head.output_lengths(widths).clamp(max=logits.shape[1]).to(device)
     labelled = batch.labelled
     loss = logits.sum() * 0.0  # a batch of unlabeled rows only: the KL term alone
