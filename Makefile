@@ -17,6 +17,8 @@ MANIFEST ?= $(OUT)/manifest/manifest.parquet
 # 6-15 minutes on 2 CPU cores (docs/RESULTS.md). ARGS come last: options given override the file.
 TRAIN_ARGS ?= --config configs/default.toml
 ARGS ?=
+# pytest-xdist processes of `make test`: auto = one per core
+TEST_WORKERS ?= auto
 # OVERWRITE=1 replaces an earlier run in OUT/train (`make train OVERWRITE=1`); without it a
 # second `make train` is refused rather than replacing the first run's checkpoints.
 OVERWRITE ?=
@@ -65,8 +67,8 @@ corpus:  ## write an English word-frequency corpus (wordfreq) to CORPUS=out/corp
 	@[ -f $(CORPUS) ] || { $(PY) -m pip install -q --target $(OUT)/.wordfreq wordfreq && \
 		PYTHONPATH=$(OUT)/.wordfreq $(PY) tools/wordfreq_corpus.py $(CORPUS); }
 
-test:  ## run the fast test suite
-	$(PY) -m pytest -q
+test:  ## run the fast test suite (one pytest process per core; TEST_WORKERS=0 for one process)
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 test-slow:  ## run only the slow tests
 	$(PY) -m pytest -q -m slow

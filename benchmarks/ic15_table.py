@@ -8,8 +8,9 @@ scored by :func:`textrec_model.scoring.score`, exactly as ``textrec eval`` score
 per ``--rotate`` setting (default ``vertical``: an extra column); a peer's texts by
 :func:`textrec_model.metrics.compute_metrics` on the same labels. Columns: all words and a subset,
 each as exact, case-insensitive and alphanumeric (case-insensitive, ``0-9a-z`` only) accuracy;
-and crops/s per thread: the median of ``--rounds`` passes, one thread, the readers timed in
-turn so a change in the machine's load falls on all of them.
+the alphanumeric accuracy on each error slice (:data:`SLICES`: vertical crops, 1-2 and 10+
+characters, words with digits); and crops/s per thread: the median of ``--rounds`` passes,
+one thread, the readers timed in turn so a change in the machine's load falls on all of them.
 
 The subset: ``--subset FILE`` (MMOCR's ``textrecog_test_1811.json`` for IC15-1811, or any file
 ``textrec eval --subset`` reads), else IC15-1811's published rule that can be applied to the GT,
@@ -53,6 +54,15 @@ ALNUM_RULE = (
 #: Crops in, texts out (BGR crops of shape (H, W, 3), uint8).
 ReadMany = Callable[[list[np.ndarray]], list[str]]
 
+#: The error slices every row is also scored on (alphanumeric protocol within each): a word is
+#: in a slice by its label, or by its crop's shape (H, W).
+SLICES: dict[str, Callable[[str, tuple[int, ...]], bool]] = {
+    "vertical (crop taller than wide)": lambda label, shape: shape[0] > shape[1],
+    "1-2 characters": lambda label, shape: len(label) <= 2,
+    "10+ characters": lambda label, shape: len(label) >= 10,
+    "with digits": lambda label, shape: any(c.isdigit() for c in label),
+}
+
 
 def textrec_recognizer(source: str) -> Recognizer:
     """A textrec model (checkpoint, ONNX or pretrained name) on one thread."""
@@ -70,12 +80,32 @@ def subset_mask(words: list[SplitRow], subset_file: str | None) -> list[bool]:
     return [is_alphanumeric_word(w.label) for w in words]
 
 
-def scores(texts: list[str], labels: list[str], subset: list[bool]) -> dict:
-    """Metrics of ``texts`` on all words and on the subset."""
-    picked = [i for i, keep in enumerate(subset) if keep]
+def slice_masks(labels: list[str], crops: list[np.ndarray]) -> dict[str, list[bool]]:
+    """Which words each of :data:`SLICES` holds."""
+    return {
+        name: [is_in(label, crop.shape) for label, crop in zip(labels, crops, strict=True)]
+        for name, is_in in SLICES.items()
+    }
+
+
+def _on(mask: list[bool], texts: list[str], labels: list[str]) -> dict:
+    picked = [i for i, keep in enumerate(mask) if keep]
+    return compute_metrics([texts[i] for i in picked], [labels[i] for i in picked]).__dict__
+
+
+def scores(
+    texts: list[str], labels: list[str], subset: list[bool], slices: dict[str, list[bool]]
+) -> dict:
+    """Metrics of ``texts`` on all words and on the subset; the alphanumeric accuracy and word
+    count of each slice."""
+    by_slice = {name: _on(mask, texts, labels) for name, mask in slices.items()}
     return {
         "all": compute_metrics(texts, labels).__dict__,
-        "subset": compute_metrics([texts[i] for i in picked], [labels[i] for i in picked]).__dict__,
+        "subset": _on(subset, texts, labels),
+        "slices": {
+            name: {"n": m["n"], "word_accuracy_alnum": m["word_accuracy_alnum"]}
+            for name, m in by_slice.items()
+        },
     }
 
 
@@ -121,6 +151,7 @@ def build_rows(args, words: list[SplitRow], crops: list[np.ndarray]) -> tuple[li
     """Score and time every row: peers first, then textrec models with their rotations."""
     labels = [w.label for w in words]
     subset = subset_mask(words, args.subset)
+    slices = slice_masks(labels, crops)
     peers, skipped = peer_readers(list(PEERS) if args.peer is None else args.peer)
     models = [(m, args.label[k] if k < len(args.label) else m) for k, m in enumerate(args.model)]
     stand_ins = [STAND_INS[s["peer"]] for s in skipped if s["stand_in"]]
@@ -139,10 +170,10 @@ def build_rows(args, words: list[SplitRow], crops: list[np.ndarray]) -> tuple[li
     rows = []
     for k, name in enumerate(peers):
         row = {"name": name, "label": PEERS[name].label, "kind": "peer"}
-        measured = {**scores(texts[k], labels, subset), "crops_per_s_per_thread": speeds[k]}
+        measured = {**scores(texts[k], labels, subset, slices), "crops_per_s_per_thread": speeds[k]}
         rows.append({**row, **measured})
     for k, (source, label, rotate, read) in enumerate(textrec, start=len(peers)):
-        measured = {**scores(read, labels, subset), "crops_per_s_per_thread": speeds[k]}
+        measured = {**scores(read, labels, subset, slices), "crops_per_s_per_thread": speeds[k]}
         if rotate == "none":
             rows.append({"name": source, "label": label, "kind": "textrec", **measured})
         else:
@@ -157,11 +188,15 @@ def print_rows(rows: list[dict]) -> None:
             f"| --rotate {r} alnum {m['all']['word_accuracy_alnum']:.4f}"
             for r, m in row.get("rotate", {}).items()
         )
+        sliced = " ".join(
+            f"{name.split(' (')[0]} {m['word_accuracy_alnum']:.3f}"
+            for name, m in row["slices"].items()
+        )
         print(
             f"{row['name'][:40]:<40} n={a['n']} ci {a['word_accuracy_ci']:.4f} alnum "
             f"{a['word_accuracy_alnum']:.4f} | subset n={s['n']} alnum "
-            f"{s['word_accuracy_alnum']:.4f} {turned} | {row['crops_per_s_per_thread']} "
-            "crops/s/thread"
+            f"{s['word_accuracy_alnum']:.4f} {turned} | {sliced} | "
+            f"{row['crops_per_s_per_thread']} crops/s/thread"
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from pipelines.inference_options import batch_size_option, runtime_options
+from pipelines.inference_options import batch_size_option, runtime_options, shipped_model_option
 from textrec_data.manifest import default_split
 from textrec_model.evaluate import EvalConfig, evaluate
 from textrec_model.models import PRETRAINED
@@ -37,6 +37,7 @@ def format_report(report: dict) -> str:
     f"({', '.join(PRETRAINED)}) [the model textrec ships].",
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
+@shipped_model_option
 @click.option("--manifest", required=True, type=click.Path(), help="Manifest file or directory.")
 @click.option("--split", default=None, help="Split of the manifest to score [test, else val].")
 @click.option("--out", default="out/eval", show_default=True, type=click.Path(file_okay=False))

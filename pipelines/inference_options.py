@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from textrec_model.predictor import DEFAULT_BATCH_SIZE
-from textrec_model.recognizer import DEFAULT_RUNTIME, RUNTIMES
+from textrec_model.recognizer import DEFAULT_RUNTIME, RUNTIMES, SHIPPED
 
 
 def batch_size_option(command):
@@ -26,4 +26,14 @@ def runtime_options(command):
         "--runtime", type=click.Choice(RUNTIMES), default=DEFAULT_RUNTIME, show_default=True,
         help="What runs --checkpoint or the shipped model: ONNX Runtime (exported once into "
         "$XDG_CACHE_HOME/textrec/onnx) or PyTorch. Same texts; onnx is faster on a CPU.",
+    )(command)  # fmt: skip
+
+
+def shipped_model_option(command):
+    """``--model``: which shipped model reads when no --checkpoint / --onnx is given."""
+    return click.option(
+        "--model", "shipped", type=click.Choice(tuple(SHIPPED)), default="default",
+        show_default=True,
+        help="The shipped model read without --checkpoint / --onnx: default (the most accurate) "
+        "or fast (PP-OCRv6 tiny based, about 5x the crops/s).",
     )(command)  # fmt: skip

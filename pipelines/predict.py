@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipelines.common import user_errors
-from pipelines.inference_options import batch_size_option, runtime_options
+from pipelines.inference_options import batch_size_option, runtime_options, shipped_model_option
 from textrec_data.errors import InputError
 from textrec_model.models import PRETRAINED
 from textrec_model.predict import (
@@ -33,6 +33,7 @@ from textrec_model.recognizer import (
     f"({', '.join(PRETRAINED)}) [the model textrec ships].",
 )  # fmt: skip
 @click.option("--onnx", type=click.Path(), help="Or a `textrec export --format onnx` file.")
+@shipped_model_option
 @click.option("--images", type=click.Path(), help="Scene images (with --gt): recognize each quad.")
 @click.option("--gt", type=click.Path(), help="ICDAR 2015 gt_<image>.txt files giving the quads.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write .csv or .jsonl, not stdout.")
@@ -48,8 +49,8 @@ from textrec_model.recognizer import (
 @runtime_options
 @user_errors
 def command(
-    crops, checkpoint, onnx, images, gt, out, batch_size, decoder, beam_width, rotate, lexicon,
-    runtime, threads,
+    crops, checkpoint, onnx, shipped, images, gt, out, batch_size, decoder, beam_width, rotate,
+    lexicon, runtime, threads,
 ):  # fmt: skip
     """Recognize word-crop images (CROPS...), or with --images/--gt the words of scene images,
     cropped by their quads exactly as `textrec manifest` does. GT lines may omit the
@@ -66,7 +67,7 @@ def command(
     ]  # fmt: skip
     if out:
         check_records_out(out, inputs)  # before the work; again under a lock when writing
-    recognizer = Recognizer.load(checkpoint, onnx, batch_size, runtime, threads)
+    recognizer = Recognizer.load(checkpoint, onnx, batch_size, runtime, threads, shipped)
     decode = DecodeConfig(decoder, beam_width, read_lexicon(lexicon) if lexicon else None, rotate)
     if crops:
         sources, images_in = load_crop_files(crops)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 from manifest_factory import CHARS, write_manifest
 
@@ -50,6 +51,28 @@ def test_the_docs_table_gets_the_subset_and_vertical_columns(tiny_table, monkeyp
     monkeypatch.setattr(results_md, "load", lambda name: result)
     header = results_md.ic15_table().splitlines()[0]
     assert "subset.txt (6 words)" in header and "`--rotate vertical`" in header
+
+
+def test_every_row_is_scored_on_each_error_slice(tiny_table):
+    result, _ = tiny_table
+    (row,) = result["rows"]
+    assert set(row["slices"]) == set(ic15_table.SLICES)
+    short = row["slices"]["1-2 characters"]
+    assert 0 <= short["word_accuracy_alnum"] <= 1
+
+
+def test_slices_pick_words_by_label_and_crop_shape():
+    labels, crops = (
+        ["ab", "0123456789", "word"],
+        [np.zeros((40, 20, 3)), *[np.zeros((20, 40, 3))] * 2],
+    )
+    masks = ic15_table.slice_masks(labels, crops)
+    assert masks == {
+        "vertical (crop taller than wide)": [True, False, False],
+        "1-2 characters": [True, False, False],
+        "10+ characters": [False, True, False],
+        "with digits": [False, True, False],
+    }
 
 
 def test_without_a_subset_file_the_subset_is_letters_and_digits_only(tmp_path):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from sharded_data import write_dataset
 
 from textrec_data.build import ManifestConfig, build_manifest
@@ -27,9 +27,7 @@ def test_torchrun_c10d_two_processes_train_on_a_manifest_directory(tmp_path, sce
     config = ManifestConfig(str(images), str(gt), str(tmp_path / "m"), workers=1, rows_per_part=12)
     report = build_manifest(config, progress=False)
     assert report["parts"] >= 4
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
         "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "textrec",

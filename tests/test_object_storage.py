@@ -13,6 +13,7 @@ from dataclasses import replace
 import pyarrow.fs as pafs
 import pytest
 from click.testing import CliRunner
+from ports import free_port
 from sharded_data import manifest_rows, write_dataset
 
 from pipelines.cli import main
@@ -26,12 +27,6 @@ pytest.importorskip("moto")
 BUCKET = "textrec-test"
 # columns that name where a row came from: local paths in one build, s3:// URLs in the other
 ORIGIN_COLUMNS = ("image_path", "gt_path")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
@@ -48,7 +43,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 60) -> No
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory, scenes):
     """A moto S3 server on 127.0.0.1 with the test dataset under s3://BUCKET/in/."""
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from fixture_words import CROPS, TRUTH
 
@@ -18,7 +19,7 @@ from pipelines.predict import command as predict_command
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import alnum_fold
 from textrec_model.predictor import DecodeConfig, crop_turns
-from textrec_model.recognizer import SHIPPED_WEIGHTS, Recognizer
+from textrec_model.recognizer import SHIPPED, SHIPPED_WEIGHTS, Recognizer
 
 
 def _fixture_crop(name: str) -> np.ndarray:
@@ -44,12 +45,32 @@ def test_shipped_weights_are_a_small_inference_checkpoint():
     assert Recognizer.pretrained().charset.chars == tuple(state["charset"]["charset"])
 
 
-def test_shipped_model_reads_rendered_words():
+def test_the_fast_model_is_a_smaller_inference_checkpoint():
+    fast = load_checkpoint(SHIPPED["fast"])
+    assert fast["export_format"] == "weights" and "optimizer" not in fast
+    assert SHIPPED["fast"].stat().st_size < SHIPPED_WEIGHTS.stat().st_size / 3
+    assert fast["model_args"]["arch"] == "lcnetv4"
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_model_reads_rendered_words(name):
     names = sorted(TRUTH)
     crops = [_fixture_crop(n) for n in names]
-    texts = [p.text for p in Recognizer.pretrained().predict(crops)]
+    texts = [p.text for p in Recognizer.pretrained(name).predict(crops)]
     right = [alnum_fold(t) == alnum_fold(TRUTH[n]) for n, t in zip(names, texts, strict=True)]
     assert sum(right) >= 5, dict(zip(names, texts, strict=True))
+
+
+def test_predict_model_fast_reads_with_the_fast_model_and_refuses_a_checkpoint_too():
+    files = [str(CROPS / f"{n}.png") for n in sorted(TRUTH)]
+    result = CliRunner().invoke(predict_command, [*files, "--model", "fast"])
+    assert result.exit_code == 0, result.output
+    printed = [line.split("\t")[1] for line in result.output.strip().splitlines()]
+    crops = [cv2.imread(f, cv2.IMREAD_GRAYSCALE) for f in files]
+    assert printed == [p.text for p in Recognizer.pretrained("fast").predict(crops)]
+    both = CliRunner().invoke(predict_command, [*files, "--model", "fast", "--checkpoint", "x.pt"])
+    assert both.exit_code == 2 and "--model fast" in both.output
+    assert len(both.output.strip().splitlines()) == 1
 
 
 def test_rotate_vertical_reads_words_standing_on_end():

@@ -15,6 +15,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from click.testing import CliRunner
 from manifest_factory import write_manifest
+from ports import free_port
 from train_faults import crash_at_second_validation
 
 from pipelines.train import command as train_command
@@ -160,9 +161,10 @@ def test_ddp_gloo_ranks_see_disjoint_rows_covering_the_split(manifest, tmp_path)
 def test_torchrun_two_gloo_processes_train(manifest, tmp_path):
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-        "--master_port", "29533", "-m", "pipelines.cli", "train", "--manifest", str(manifest),
-        "--out", str(tmp_path), "--max-steps", "4", "--eval-every", "2", "--batch-size", "8",
-        "--workers", "0", "--device", "cpu", "--model", "tiny", "--quiet",
+        "--master_port", str(free_port()), "-m", "pipelines.cli", "train",
+        "--manifest", str(manifest), "--out", str(tmp_path), "--max-steps", "4",
+        "--eval-every", "2", "--batch-size", "8", "--workers", "0", "--device", "cpu",
+        "--model", "tiny", "--quiet",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=240)

@@ -35,6 +35,7 @@ from textrec_model.predictor import BATCH_SIZE, DEFAULT_BATCH_SIZE, DecodeConfig
 from textrec_model.recognizer import (
     DEFAULT_RUNTIME,
     RUNTIMES,
+    SHIPPED,
     THREADS,
     Recognizer,
     read_lexicon,
@@ -77,11 +78,13 @@ class EvalConfig:
     rotate: str = "none"
     runtime: str = DEFAULT_RUNTIME
     threads: int = 0
+    shipped: str = "default"
 
     def __post_init__(self) -> None:
         """Refuse unusable options by name (decoder, beam width, rotate: :class:`DecodeConfig`)."""
         check_value("--batch-size", self.batch_size, BATCH_SIZE)
         check_choice("--runtime", self.runtime, RUNTIMES)
+        check_choice("--model", self.shipped, tuple(SHIPPED))
         check_value("--threads", self.threads, THREADS)
         DecodeConfig(self.decoder, self.beam_width, rotate=self.rotate)
 
@@ -146,8 +149,9 @@ def evaluate(config: EvalConfig, progress: bool = True) -> dict:
 
 def _evaluate(config: EvalConfig, out: Path, progress: bool) -> dict:
     recognizer = Recognizer.load(
-        config.checkpoint, config.onnx, config.batch_size, config.runtime, config.threads
-    )
+        config.checkpoint, config.onnx, config.batch_size, config.runtime, config.threads,
+        config.shipped,
+    )  # fmt: skip
     lexicon = read_lexicon(config.lexicon) if config.lexicon else None
     decode = DecodeConfig(config.decoder, config.beam_width, lexicon, config.rotate)
     listed = set(read_subset(config.subset)) if config.subset else None

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_RUNTIME",
     "ROTATIONS",
     "RUNTIMES",
+    "SHIPPED",
     "SHIPPED_WEIGHTS",
     "THREADS",
     "DecodeConfig",
@@ -43,9 +44,15 @@ __all__ = [
     "read_lexicon",
 ]
 
-#: The recognizer textrec ships (docs/RESULTS.md, "The shipped model"): ``textrec export --format
-#: weights`` of the best fine-tuned IC15 model, inside the package.
-SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "textrec_ic15.pt"
+#: The recognizers textrec ships, inside the package, by the name ``--model`` gives them
+#: (docs/RESULTS.md, "The shipped models"): ``default``, PP-OCRv6 small fine-tuned on IC15 and
+#: merged with its init, the most accurate; ``fast``, PP-OCRv6 tiny distilled from it and merged
+#: with its init, about five times the crops per second.
+SHIPPED = {
+    "default": Path(__file__).parent / "weights" / "textrec_ic15.pt",
+    "fast": Path(__file__).parent / "weights" / "textrec_fast.pt",
+}
+SHIPPED_WEIGHTS = SHIPPED["default"]
 #: ``--runtime``: what runs a checkpoint (or the shipped model). ONNX Runtime reads the same
 #: texts as PyTorch (confidences within 1e-4, tests/test_runtime.py) and is faster on a CPU
 #: (docs/RESULTS.md, "Inference runtimes").
@@ -57,13 +64,16 @@ THREADS = Bound(0, 1024)
 MAX_LEXICON_WORD = 1024
 
 
-def _shipped_weights() -> Path:
-    """:data:`SHIPPED_WEIGHTS`, or an InputError when this install lacks them."""
-    if not SHIPPED_WEIGHTS.is_file():
+def shipped_weights(name: str) -> Path:
+    """The file of the shipped model ``name`` (:data:`SHIPPED`), or an InputError when the name
+    is unknown or this install lacks the file."""
+    check_choice("--model", name, tuple(SHIPPED))
+    path = SHIPPED[name]
+    if not path.is_file():
         raise InputError(
-            f"{SHIPPED_WEIGHTS}: the shipped model is missing from this install; give --checkpoint"
+            f"{path}: the shipped model is missing from this install; give --checkpoint"
         )
-    return SHIPPED_WEIGHTS
+    return path
 
 
 def read_lexicon(path: str | Path) -> tuple[str, ...]:
@@ -100,21 +110,25 @@ class Recognizer(Predictor):
         batch_size: int = DEFAULT_BATCH_SIZE,
         runtime: str = DEFAULT_RUNTIME,
         threads: int = 0,
+        shipped: str = "default",
     ) -> Recognizer:
         """From at most one of a checkpoint or an ONNX export (the CLI's --checkpoint/--onnx);
-        the shipped model when neither is given. ``runtime`` ``onnx`` runs a CTC checkpoint's
-        cached ONNX export (a sequence-to-sequence model, which is not exported, runs in
-        PyTorch) (:mod:`textrec_model.onnx_cache`) in ONNX Runtime; ``torch`` runs
-        it in PyTorch; ``threads`` (0: the runtime's default, every core) bounds either."""
+        the shipped model ``shipped`` (the CLI's --model) when neither is given. ``runtime``
+        ``onnx`` runs a CTC checkpoint's cached ONNX export (a sequence-to-sequence model,
+        which is not exported, runs in PyTorch) (:mod:`textrec_model.onnx_cache`) in ONNX
+        Runtime; ``torch`` runs it in PyTorch; ``threads`` (0: the runtime's default, every
+        core) bounds either."""
         check_choice("--runtime", runtime, RUNTIMES)
         check_value("--threads", threads, THREADS)
         if checkpoint is not None and onnx is not None:
             raise InputError("--checkpoint, --onnx: give one of them, not both")
+        if shipped != "default" and (checkpoint is not None or onnx is not None):
+            raise InputError(f"--model {shipped}: a shipped model; give no --checkpoint or --onnx")
         if onnx is not None:
             if runtime != "onnx":
                 raise InputError(f"--runtime {runtime}: an --onnx file runs in ONNX Runtime")
             return cls.from_onnx(onnx, batch_size=batch_size, threads=threads)
-        source = checkpoint if checkpoint is not None else _shipped_weights()
+        source = checkpoint if checkpoint is not None else shipped_weights(shipped)
         if runtime == "onnx" and _exports_to_onnx(source):
             return cls.from_onnx(cached_onnx(source), batch_size=batch_size, threads=threads)
         if threads:
@@ -137,13 +151,15 @@ class Recognizer(Predictor):
     @classmethod
     def pretrained(
         cls,
+        name: str = "default",
         batch_size: int = DEFAULT_BATCH_SIZE,
         runtime: str = DEFAULT_RUNTIME,
         threads: int = 0,
     ) -> Recognizer:
-        """The recognizer textrec ships (:data:`SHIPPED_WEIGHTS`), offline, on the CPU: in ONNX
-        Runtime (exported on first use) or, with ``runtime`` ``torch``, in PyTorch."""
-        return cls.load(None, None, batch_size, runtime, threads)
+        """A recognizer textrec ships (:data:`SHIPPED`: ``default`` or ``fast``), offline, on
+        the CPU: in ONNX Runtime (exported on first use) or, with ``runtime`` ``torch``, in
+        PyTorch."""
+        return cls.load(None, None, batch_size, runtime, threads, name)
 
     @classmethod
     def from_pretrained(
