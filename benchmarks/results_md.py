@@ -213,6 +213,36 @@ def finetune_candidates() -> str:
     return table(header, body) + f"\n\n{result['note']} " + machine_line(result)
 
 
+def slices_table(name: str) -> str:
+    """The rows of an ic15_table.py run with its error slices: alphanumeric accuracy on all
+    words and on each slice (its word count in the header)."""
+    result = load(name)
+    rows = result["rows"]
+    slices = rows[0]["slices"]
+    header = ["model", "alnum", *(f"{s} ({slices[s]['n']})" for s in slices)]
+    body = [
+        [
+            row["label"],
+            f"**{pct(row['all']['word_accuracy_alnum'])}**",
+            *(
+                pct(row["slices"][s]["word_accuracy_alnum"]) if slices[s]["n"] else "–"
+                for s in slices
+            ),
+            f"{row['all']['cer']:.3f}",
+            num(row["crops_per_s_per_thread"]),
+        ]
+        for row in rows
+    ]
+    timed = (
+        f"; speed timed on the first {result['time_limit']} crops"
+        if result.get("time_limit")
+        else ""
+    )
+    return table([*header, "CER", "crops/s per CPU thread"], body) + (
+        f"\n\n{rows[0]['all']['n']} official test crops{timed}. " + machine_line(result)
+    )
+
+
 def renderers() -> dict[str, Callable[[], str]]:
     """Block name -> its generator."""
     render: dict[str, Callable[[], str]] = {
@@ -221,6 +251,7 @@ def renderers() -> dict[str, Callable[[], str]]:
         "results:ic15_rotate": ic15_rotate,
         "results:frontier": frontier,
         "results:v6_finetune": finetune_candidates,
+        "results:seq2seq_vs_ctc": partial(slices_table, "seq2seq_vs_ctc"),
         "results:seed_recipe": seed_recipe,
         "results:bench": bench_table,
         "results:scale": scale_table,

@@ -53,6 +53,16 @@ def test_the_docs_table_gets_the_subset_and_vertical_columns(tiny_table, monkeyp
     assert "subset.txt (6 words)" in header and "`--rotate vertical`" in header
 
 
+def test_a_time_limit_times_fewer_crops_but_scores_every_one(tiny_table):
+    _, folder = tiny_table
+    argv = ["--manifest", str(folder / "manifest.parquet"), "--split", "train", "--no-peers"]
+    argv += ["--model", str(folder / "tiny.pt"), "--time-limit", "3"]
+    result = ic15_table.main([*argv, "--out", str(folder / "timed.json")])
+    (row,) = result["rows"]
+    assert result["time_limit"] == 3 and row["all"]["n"] == 12
+    assert row["crops_per_s_per_thread"] > 0
+
+
 def test_every_row_is_scored_on_each_error_slice(tiny_table):
     result, _ = tiny_table
     (row,) = result["rows"]
