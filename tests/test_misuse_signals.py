@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import running
 
 from textrec_model.checkpoint import load_checkpoint
 
@@ -33,15 +34,14 @@ def test_a_signal_to_the_process_group_stops_training_cleanly(world, tmp_path, s
             "--out", str(out), "--max-steps", "100000", "--eval-every", "100000", "--batch-size",
             "4", "--workers", "2", "--quiet"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)  # the workers are past their start-up
-    assert proc.poll() is None, proc.communicate()[1]
-    os.killpg(proc.pid, sig)
-    _, stderr = proc.communicate(timeout=120)
+    with running(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 120
+        while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # the workers are past their start-up
+        assert proc.poll() is None, proc.communicate()[1]
+        os.killpg(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert f"stopped by {sig.name} at step" in stderr and "Traceback" not in stderr, stderr
     assert load_checkpoint(out / "last.pt")["step"] > 0
@@ -60,16 +60,16 @@ def test_a_manifest_rebuilt_during_training_stops_the_run(world, tmp_path, worke
             "--out", str(out), "--max-steps", "100000", "--eval-every", "100000", "--batch-size",
             "4", "--workers", workers, "--quiet"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (out / "config.json").exists() and proc.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    time.sleep(2.0)
-    rebuilt = data / ".manifest.parquet.tmp"
-    shutil.copy2(world.manifest, rebuilt)
-    os.replace(rebuilt, manifest)
-    _, stderr = proc.communicate(timeout=120)
+    with running(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 120
+        while not (out / "config.json").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(2.0)
+        rebuilt = data / ".manifest.parquet.tmp"
+        shutil.copy2(world.manifest, rebuilt)
+        os.replace(rebuilt, manifest)
+        _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "the manifest changed after this run opened it" in lines[0], stderr

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from manifest_factory import word_crop
+from processes import running
 from shared_run import RUN_OPTIONS
 
 from pipelines.eval import command as eval_command
@@ -175,10 +176,11 @@ def _assert_same_weights(a: dict, b: dict) -> None:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
 
 
-def _run_train(manifest: Path, out: Path, *extra: str) -> subprocess.Popen:
+def _run_train(manifest: Path, out: Path, *extra: str):
+    """The training as a :func:`processes.running` context."""
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     args = [*CLI, "train", "--manifest", str(manifest), "--out", str(out), *TRAIN_ARGS, *extra]
-    return subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    return running(args, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
 
 
 def _resume(manifest: Path, out: Path):
@@ -192,10 +194,10 @@ def _resume(manifest: Path, out: Path):
 def test_killed_training_resumes_to_the_same_weights(shared_run, tmp_path, sig):
     expected = load_checkpoint(shared_run.checkpoint)["model"]  # the same run, never stopped
     out = tmp_path / "run"
-    proc = _run_train(shared_run.manifest, out)
-    _wait_for(lambda: (out / "last.pt").exists() or proc.poll() is not None)
-    proc.send_signal(sig)
-    _, stderr = proc.communicate()
+    with _run_train(shared_run.manifest, out) as proc:
+        _wait_for(lambda: (out / "last.pt").exists() or proc.poll() is not None)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate()
     if proc.returncode == 0:
         pytest.skip("training finished before the signal arrived")
     if sig == signal.SIGTERM:  # finishes the step, writes last.pt, says so, exits 130
@@ -239,11 +241,11 @@ main(sys.argv[2:])
 def test_kill_during_checkpoint_save_keeps_the_previous_checkpoint(shared_run, tmp_path):
     out, marker = tmp_path / "run", tmp_path / "saving"
     args = ["train", "--manifest", str(shared_run.manifest), "--out", str(out), *TRAIN_ARGS]
-    proc = subprocess.Popen([sys.executable, "-c", KILL_DURING_SAVE, str(marker), *args], cwd=ROOT)
-    _wait_for(lambda: marker.exists() or proc.poll() is not None)
-    assert proc.poll() is None, "the save did not hang where expected"
-    proc.kill()
-    proc.wait()
+    with running([sys.executable, "-c", KILL_DURING_SAVE, str(marker), *args], cwd=ROOT) as proc:
+        _wait_for(lambda: marker.exists() or proc.poll() is not None)
+        assert proc.poll() is None, "the save did not hang where expected"
+        proc.kill()
+        proc.wait()
     assert list(out.glob(".last.pt.tmp-*"))  # the half-written file exists, under a temp name
     assert load_checkpoint(out / "last.pt")["step"] == 5  # the previous save, intact
     resumed = _resume(shared_run.manifest, out)
