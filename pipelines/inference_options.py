@@ -35,5 +35,5 @@ def shipped_model_option(command):
         "--model", "shipped", type=click.Choice(tuple(SHIPPED)), default="default",
         show_default=True,
         help="The shipped model read without --checkpoint / --onnx: default (the most accurate) "
-        "or fast (PP-OCRv6 tiny based, about 5x the crops/s).",
+        "or fast (PP-OCRv6 tiny based, about 4.7x the crops/s).",
     )(command)  # fmt: skip

@@ -47,7 +47,7 @@ __all__ = [
 #: The recognizers textrec ships, inside the package, by the name ``--model`` gives them
 #: (docs/RESULTS.md, "The shipped models"): ``default``, PP-OCRv6 small fine-tuned on IC15 and
 #: merged with its init, the most accurate; ``fast``, PP-OCRv6 tiny fine-tuned the same way (IC15
-#: crops and synthetic words), about five times the crops per second.
+#: crops and synthetic words), about 4.7 times the crops per second.
 SHIPPED = {
     "default": Path(__file__).parent / "weights" / "textrec_ic15.pt",
     "fast": Path(__file__).parent / "weights" / "textrec_fast.pt",
