@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import machine, median
+from benchmarks.common import machine, median, positive_int
 from benchmarks.peers import PEERS, STAND_INS, missing
 from textrec_data.atomic import atomic_file
 from textrec_data.preprocess import decode_crop
@@ -217,10 +217,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rotate", action="append", choices=ROTATIONS, help="textrec rows' extra --rotate column"
     )
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--limit", type=int, help="only the first N crops (quick checks)")
+    parser.add_argument("--rounds", type=positive_int, default=1)
+    parser.add_argument("--limit", type=positive_int, help="only the first N crops (quick checks)")
     parser.add_argument(
-        "--time-limit", type=int, help="time on the first N crops only (slow models); all scored"
+        "--time-limit",
+        type=positive_int,
+        help="time on the first N crops only (slow models); all scored",
     )
     parser.add_argument("--out", default="benchmarks/results/ic15_table.json")
     args = parser.parse_args(argv)

@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import RESULTS, machine
+from benchmarks.common import RESULTS, machine, positive_int
 from textrec_data.atomic import atomic_file
 from textrec_model.config import read_recipe
 
@@ -73,14 +73,6 @@ def run(*args: str) -> float:
     if code:
         raise SystemExit(code)
     return round(time.perf_counter() - start, 1)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer > 0."""
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def positive_number(text: str) -> str:

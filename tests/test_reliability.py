@@ -137,14 +137,13 @@ def test_killed_manifest_build_leaves_the_previous_output_whole(synth_dir, tmp_p
     first = build_manifest(ManifestConfig(images, gt, str(out), workers=1), progress=False)
     before = pd.read_parquet(out / "manifest.parquet")
     args = [*CLI, "manifest", "--images", images, "--gt", gt, "--out", str(out)]
-    proc = subprocess.Popen(
-        [*args, "--overwrite", "--workers", "1", "--quiet", "--split", "test"], cwd=ROOT
-    )
-    tmp = tmp_path / f".m.tmp-{proc.pid}"
-    _wait_for(lambda: (tmp / "manifest.parquet").exists() or proc.poll() is not None)
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    args += ["--overwrite", "--workers", "1", "--quiet", "--split", "test"]
+    with running(args, cwd=ROOT) as proc:
+        tmp = tmp_path / f".m.tmp-{proc.pid}"
+        _wait_for(lambda: (tmp / "manifest.parquet").exists() or proc.poll() is not None)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     if (out / "manifest.parquet").exists():  # the old output, or the new one if it finished
         after = pd.read_parquet(out / "manifest.parquet")
         assert len(after) == first["kept"]

@@ -16,6 +16,7 @@ from fixture_words import CROPS, TRUTH
 from pipelines.eval import command as eval_command
 from pipelines.manifest import command as manifest_command
 from pipelines.predict import command as predict_command
+from textrec_data.errors import InputError
 from textrec_model.checkpoint import load_checkpoint
 from textrec_model.metrics import alnum_fold
 from textrec_model.predictor import DecodeConfig, crop_turns
@@ -71,6 +72,8 @@ def test_predict_model_fast_reads_with_the_fast_model_and_refuses_a_checkpoint_t
     both = CliRunner().invoke(predict_command, [*files, "--model", "fast", "--checkpoint", "x.pt"])
     assert both.exit_code == 2 and "--model fast" in both.output
     assert len(both.output.strip().splitlines()) == 1
+    with pytest.raises(InputError, match="--model"):
+        Recognizer.pretrained("huge")
 
 
 def test_rotate_vertical_reads_words_standing_on_end():

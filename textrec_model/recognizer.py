@@ -64,10 +64,9 @@ THREADS = Bound(0, 1024)
 MAX_LEXICON_WORD = 1024
 
 
-def shipped_weights(name: str) -> Path:
-    """The file of the shipped model ``name`` (:data:`SHIPPED`), or an InputError when the name
-    is unknown or this install lacks the file."""
-    check_choice("--model", name, tuple(SHIPPED))
+def _shipped_weights(name: str) -> Path:
+    """The file of the shipped model ``name`` (a key of :data:`SHIPPED`), or an InputError when
+    this install lacks it."""
     path = SHIPPED[name]
     if not path.is_file():
         raise InputError(
@@ -119,6 +118,7 @@ class Recognizer(Predictor):
         Runtime; ``torch`` runs it in PyTorch; ``threads`` (0: the runtime's default, every
         core) bounds either."""
         check_choice("--runtime", runtime, RUNTIMES)
+        check_choice("--model", shipped, tuple(SHIPPED))
         check_value("--threads", threads, THREADS)
         if checkpoint is not None and onnx is not None:
             raise InputError("--checkpoint, --onnx: give one of them, not both")
@@ -128,7 +128,7 @@ class Recognizer(Predictor):
             if runtime != "onnx":
                 raise InputError(f"--runtime {runtime}: an --onnx file runs in ONNX Runtime")
             return cls.from_onnx(onnx, batch_size=batch_size, threads=threads)
-        source = checkpoint if checkpoint is not None else shipped_weights(shipped)
+        source = checkpoint if checkpoint is not None else _shipped_weights(shipped)
         if runtime == "onnx" and _exports_to_onnx(source):
             return cls.from_onnx(cached_onnx(source), batch_size=batch_size, threads=threads)
         if threads:
